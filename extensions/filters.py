@@ -1,0 +1,65 @@
+"""Jinja filters for deriving names from answers.
+
+Loaded by copier.yml through copier-template-extensions. They are pure functions: copier renders
+question defaults on every keystroke of an interactive session, so nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+import unicodedata
+
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+# Top-level modules the generated service imports; a package named like one of them would shadow it.
+_DEPENDENCY_MODULES = frozenset(
+    {
+        "alembic",
+        "fastapi",
+        "httpx",
+        "orjson",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "sqlalchemy",
+        "starlette",
+        "structlog",
+        "tests",
+        "uvicorn",
+    }
+)
+
+
+def slugify(value: object) -> str:
+    """'Billing API (v2)' -> 'billing-api-v2'; accents are folded to ASCII."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def snake(value: object) -> str:
+    """'billing-api' -> 'billing_api'."""
+    return slugify(value).replace("-", "_")
+
+
+def py_str(value: object) -> str:
+    """A double-quoted literal, valid in Python and TOML alike, for text a user typed."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def is_reserved_module(value: object) -> bool:
+    """True for names that cannot be the service's package without breaking imports."""
+    name = str(value)
+    return keyword.iskeyword(name) or name in sys.stdlib_module_names or name in _DEPENDENCY_MODULES
+
+
+class NameFilters(Extension):
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["slugify"] = slugify
+        environment.filters["snake"] = snake
+        environment.filters["is_reserved_module"] = is_reserved_module
+        environment.filters["py_str"] = py_str

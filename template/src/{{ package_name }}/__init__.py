@@ -1,0 +1,1 @@
+"""The service's package. Start it with the `serve` command; see README.md."""

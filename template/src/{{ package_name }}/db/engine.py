@@ -1,0 +1,57 @@
+"""The async engine, sessions per request, and the readiness check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: object) -> None:
+    # WAL lets readers work while one writer writes; SQLite leaves foreign keys off unless asked;
+    # the busy timeout makes a writer wait for the lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=5000",
+        "PRAGMA synchronous=NORMAL",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def create_engine(database_url: str, **options: Any) -> AsyncEngine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True, **options)
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+async def check_database(app: FastAPI) -> None:
+    async with app.state.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request. Routes commit explicitly; anything uncommitted is rolled back."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]

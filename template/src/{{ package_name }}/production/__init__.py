@@ -1,0 +1,44 @@
+"""The production layer: everything a service needs before real users, behind one call.
+
+    app = FastAPI(...)
+    install(app, settings)
+
+gives the app structured JSON logs with a correlation ID per request, problem+json error
+boundaries, and liveness/readiness endpoints. Register the checks that decide readiness with
+`add_readiness_check(app, name, check)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import ProblemError, external_call, install_error_handlers
+from .health import add_readiness_check
+from .health import router as health_router
+from .http import HttpClient, make_http_client
+from .logging import configure_logging
+from .requestid import RequestContextMiddleware
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ..settings import Settings
+
+__all__ = [
+    "HttpClient",
+    "ProblemError",
+    "add_readiness_check",
+    "external_call",
+    "install",
+    "make_http_client",
+]
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    configure_logging(settings)
+    app.state.settings = settings
+    app.state.readiness_checks = {}
+    install_error_handlers(app)
+    app.include_router(health_router)
+    # Outermost: the request ID must exist before anything else runs or logs.
+    app.add_middleware(RequestContextMiddleware, header=settings.request_id_header)

@@ -1,0 +1,193 @@
+"""Error boundaries: every error a client sees is an RFC 9457 problem+json document.
+
+- `ProblemError` is the one exception to raise for an error the client should see.
+- `external_call(...)` wraps a call to something outside the process (database, HTTP, files) so its
+  failure becomes a logged 502/503/504 problem instead of a crash.
+- Anything else that escapes a route is logged with the request ID and answered with a bare 500
+  that says nothing of the internals (see RequestContextMiddleware).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+import structlog
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from .logging import request_id_var
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from starlette.types import Send
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+class ProblemError(Exception):
+    """An error for the client, rendered as problem+json.
+
+    `detail` is shown to the client: say what went wrong and how to fix the request, never
+    anything internal. Extra keyword arguments become extension members of the problem.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        type_: str = "about:blank",
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        self.status = status
+        self.title = title or HTTPStatus(status).phrase
+        self.detail = detail
+        self.type = type_
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+        super().__init__(detail or self.title)
+
+    def body(self, instance: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body.update(self.extensions)
+        body["request_id"] = request_id_var.get()
+        return body
+
+    def response(self, instance: str | None) -> Response:
+        return Response(
+            orjson.dumps(self.body(instance)),
+            status_code=self.status,
+            headers=self.headers,
+            media_type=PROBLEM_JSON,
+        )
+
+
+def internal_error() -> ProblemError:
+    return ProblemError(
+        500, "An unexpected error occurred. Quote the request ID when you report it."
+    )
+
+
+def dependency_problem(dependency: str, exc: BaseException) -> ProblemError | None:
+    """The problem a failed call to `dependency` becomes, or None if `exc` is not such a failure."""
+    if isinstance(exc, httpx.TimeoutException | sa_exc.TimeoutError | TimeoutError):
+        return ProblemError(504, f"The {dependency} did not answer in time. Try again later.")
+    if isinstance(exc, httpx.HTTPStatusError):
+        return ProblemError(502, f"The {dependency} returned an error.")
+    if isinstance(
+        exc,
+        httpx.TransportError | sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError,
+    ):
+        return ProblemError(503, f"The {dependency} is unavailable. Try again later.")
+    return None
+
+
+@contextmanager
+def external_call(dependency: str, *, files: bool = False) -> Iterator[None]:
+    """Turn a failed call to something outside the process into a logged 502/503/504 problem.
+
+        with external_call("payment provider"):
+            response = await client.post(url, json=payload)
+            response.raise_for_status()
+
+    With `files=True`, any OSError (a full disk, a missing mount) also becomes a 503.
+    """
+    try:
+        yield
+    except ProblemError:
+        raise
+    except Exception as exc:
+        problem = dependency_problem(dependency, exc)
+        if problem is None and files and isinstance(exc, OSError):
+            problem = ProblemError(503, f"The {dependency} is unavailable. Try again later.")
+        if problem is None:
+            raise
+        log.warning(
+            "external_call_failed",
+            dependency=dependency,
+            error=type(exc).__name__,
+            status=problem.status,
+        )
+        raise problem from exc
+
+
+def problem_for_unhandled(exc: Exception) -> ProblemError:
+    """The problem for an exception no route handled: a dependency failure, or a plain 500."""
+    if isinstance(exc, ProblemError):
+        return exc
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        dependency = "database"
+    elif isinstance(exc, httpx.HTTPError):
+        dependency = "upstream service"
+    else:
+        dependency = "dependency"
+    return dependency_problem(dependency, exc) or internal_error()
+
+
+async def send_problem(
+    send: Send,
+    problem: ProblemError,
+    instance: str | None,
+    extra_headers: list[tuple[bytes, bytes]],
+) -> None:
+    """Send a problem from pure ASGI code (middleware), where there is no Response machinery."""
+    response = problem.response(instance)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": [*response.raw_headers, *extra_headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    problem = ProblemError(exc.status_code, detail, headers=exc.headers)
+    return problem.response(request.url.path)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        problem = ProblemError(400, "The request body is not valid JSON.")
+    else:
+        # Location, message and type only: echoing the input could echo a secret back.
+        problem = ProblemError(
+            422,
+            "The request does not match the expected shape; see `errors`.",
+            errors=[
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                for e in errors
+            ],
+        )
+    return problem.response(request.url.path)
+
+
+def _problem_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)  # noqa: S101 - registered for this type only
+    return exc.response(request.url.path)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ProblemError, _problem_error)

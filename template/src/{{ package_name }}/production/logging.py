@@ -1,0 +1,168 @@
+"""Structured logging: JSON lines in staging and production, a readable console on a terminal.
+
+Everything goes through one structlog processor chain: the service's own log calls and the standard
+library's loggers (uvicorn, SQLAlchemy, alembic) alike, so every line has the same shape, carries
+the request ID of the request it belongs to, and has its secrets redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import orjson
+import structlog
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict, Processor, WrappedLogger
+
+    from ..settings import Settings
+
+# The correlation ID of the request being served; set by RequestContextMiddleware.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+REDACTED = "[redacted]"
+_SENSITIVE_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|credential|private[-_]?key",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=1024)
+def _is_sensitive(key: str) -> bool:
+    return _SENSITIVE_KEY.search(key) is not None
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if _is_sensitive(str(k)) else _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Replace the values of keys that name secrets (password, token, Authorization, ...)."""
+    for key, value in event_dict.items():
+        if _is_sensitive(key):
+            event_dict[key] = REDACTED
+        elif isinstance(value, dict | list | tuple):
+            event_dict[key] = _redact(value)
+    return event_dict
+
+
+def add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    request_id = request_id_var.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
+class _Sink:
+    """The stream every log line goes to, swappable after loggers have been cached.
+
+    structlog caches each logger on first use (the fast path), and a cached logger keeps the file it
+    was made with; writing through this indirection lets `configure_logging` (and tests) change it.
+    """
+
+    def __init__(self) -> None:
+        self.stream: BinaryIO = sys.stdout.buffer
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+_sink = _Sink()
+
+
+class _SinkHandler(logging.Handler):
+    """Writes standard-library records, already rendered by structlog, to the same sink."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _sink.write(self.format(record).encode() + b"\n")
+            _sink.flush()
+        except Exception:  # noqa: BLE001 - logging must never take the service down
+            self.handleError(record)
+
+
+def _encode(_: WrappedLogger, __: str, rendered: str) -> bytes:
+    return rendered.encode()
+
+
+def _json_str(obj: Any, **_: Any) -> str:
+    return orjson.dumps(obj, default=str).decode()
+
+
+def _json_bytes(obj: Any, **_: Any) -> bytes:
+    return orjson.dumps(obj, default=str)
+
+
+def use_json(settings: Settings, stream: BinaryIO) -> bool:
+    if settings.log_format != "auto":
+        return settings.log_format == "json"
+    return settings.environment != "development" or not stream.isatty()
+
+
+def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> None:
+    """Configure structlog and the standard library's logging; safe to call more than once."""
+    _sink.stream = stream if stream is not None else sys.stdout.buffer
+    level = logging.getLevelNamesMapping()[settings.log_level]
+    as_json = use_json(settings, _sink.stream)
+
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        add_request_id,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
+    if as_json:
+        tracebacks: list[Processor] = [structlog.processors.dict_tracebacks]
+        render: Processor = structlog.processors.JSONRenderer(serializer=_json_bytes)
+        render_text: Processor = structlog.processors.JSONRenderer(serializer=_json_str)
+        to_bytes: list[Processor] = []
+    else:
+        tracebacks = []
+        render = render_text = structlog.dev.ConsoleRenderer()
+        to_bytes = [_encode]
+
+    structlog.configure(
+        processors=[*shared, *tracebacks, render, *to_bytes],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.BytesLoggerFactory(file=_sink),
+        cache_logger_on_first_use=True,
+    )
+
+    handler = _SinkHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *tracebacks,
+                render_text,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    # uvicorn installs handlers of its own; route its records through ours instead. Its access log
+    # is replaced by the one line per request that RequestContextMiddleware writes.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers = []
+        uvicorn_logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    # SQL statements only when debugging: they can carry personal data.
+    logging.getLogger("sqlalchemy.engine").setLevel(
+        logging.INFO if settings.debug else logging.WARNING
+    )
