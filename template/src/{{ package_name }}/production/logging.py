@@ -63,10 +63,10 @@ def add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
 
 
 class _Sink:
-    """The stream every log line goes to, swappable after loggers have been cached.
+    """The stream every log line goes to, swappable after loggers have been made.
 
-    structlog caches each logger on first use (the fast path), and a cached logger keeps the file it
-    was made with; writing through this indirection lets `configure_logging` (and tests) change it.
+    A logger keeps the file it was made with; writing through this indirection lets
+    `configure_logging` (and tests) change where lines go without remaking every logger.
     """
 
     def __init__(self) -> None:
@@ -138,7 +138,9 @@ def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> Non
         processors=[*shared, *tracebacks, render, *to_bytes],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.BytesLoggerFactory(file=_sink),
-        cache_logger_on_first_use=True,
+        # Module-level loggers follow a later configure_logging() call. The one hot path, the
+        # access line, binds a concrete logger once per app instead (see requestid.py).
+        cache_logger_on_first_use=False,
     )
 
     handler = _SinkHandler()

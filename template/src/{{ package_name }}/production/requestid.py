@@ -39,8 +39,10 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, header: str = "X-Request-ID") -> None:
         self.app = app
         self.header = header.lower().encode("latin-1")
-        self.log = structlog.get_logger("access")
-        self.error_log = structlog.get_logger("errors")
+        # Concrete loggers made from the configuration in force when the app starts serving:
+        # the access line is written on every request, so it skips the lazy proxy's rebuild.
+        self.log = structlog.get_logger("access").bind()
+        self.error_log = structlog.get_logger("errors").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
