@@ -45,9 +45,22 @@ def snake(value: object) -> str:
     return slugify(value).replace("-", "_")
 
 
-def py_str(value: object) -> str:
-    """A double-quoted literal, valid in Python and TOML alike, for text a user typed."""
+def toml_str(value: object) -> str:
+    """A TOML basic string for text a user typed (JSON's escapes are TOML's)."""
     return json.dumps(str(value), ensure_ascii=False)
+
+
+def py_str(value: object) -> str:
+    """A Python string literal for text a user typed, quoted the way ruff format would.
+
+    Double quotes, unless the text holds double quotes and no single ones: then single quotes,
+    which need no escaping (ruff's rule), so the rendered file is already formatted.
+    """
+    text = str(value)
+    if '"' in text and "'" not in text:
+        escaped = text.replace("\\", "\\\\").replace("\n", "\\n")
+        return f"'{escaped}'"
+    return json.dumps(text, ensure_ascii=False)
 
 
 def is_reserved_module(value: object) -> bool:
@@ -63,3 +76,4 @@ class NameFilters(Extension):
         environment.filters["snake"] = snake
         environment.filters["is_reserved_module"] = is_reserved_module
         environment.filters["py_str"] = py_str
+        environment.filters["toml_str"] = toml_str

@@ -1,0 +1,64 @@
+"""Shared helpers for the template's tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+QUESTIONS = {name for name in COPIER_YML if not name.startswith("_")}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-copie resolves --template against the working directory; pin it to this repo.
+    config.option.template = str(TEMPLATE_ROOT)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_copier_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's ~/.config/copier/settings.yml could inject its own defaults.
+    empty = tmp_path / "copier-settings.yml"
+    empty.write_text("{}\n")
+    monkeypatch.setenv("COPIER_SETTINGS_PATH", str(empty))
+
+
+def check_answer_keys(answers: dict[str, Any]) -> None:
+    """Fail on an answer copier would silently ignore: a misspelt key tests nothing."""
+    unknown = set(answers) - QUESTIONS
+    if unknown:
+        raise AssertionError(f"not questions in copier.yml: {sorted(unknown)}")
+
+
+def render(copie: Any, **answers: Any) -> Path:
+    check_answer_keys(answers)
+    result = copie.copy(extra_answers=answers)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return result.project_dir
+
+
+def project_env() -> dict[str, str]:
+    """The environment for commands run inside a generated project.
+
+    `uv run pytest` exports this repo's virtualenv; the generated project has its own.
+    """
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    }
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run a command in a generated project; fail with its output if it fails."""
+    done = subprocess.run(
+        cmd, cwd=cwd, env=project_env(), capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    return done

