@@ -13,6 +13,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     return config
 

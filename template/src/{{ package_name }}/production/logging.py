@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 import structlog
+import structlog.tracebacks
 
 if TYPE_CHECKING:
     from structlog.typing import EventDict, Processor, WrappedLogger
@@ -125,7 +126,13 @@ def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> Non
         redact_secrets,
     ]
     if as_json:
-        tracebacks: list[Processor] = [structlog.processors.dict_tracebacks]
+        # Frames without their local variables: a local can hold a password or a token, and the
+        # traceback is expanded after redaction has run.
+        tracebacks: list[Processor] = [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        ]
         render: Processor = structlog.processors.JSONRenderer(serializer=_json_bytes)
         render_text: Processor = structlog.processors.JSONRenderer(serializer=_json_str)
         to_bytes: list[Processor] = []
