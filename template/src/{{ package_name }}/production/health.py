@@ -13,14 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 
 from .errors import ProblemError
 
 ReadinessCheck = Callable[[FastAPI], Awaitable[object]]
 
 log = structlog.get_logger(__name__)
-router = APIRouter(tags=["health"])
 
 
 def add_readiness_check(app: FastAPI, name: str, check: ReadinessCheck) -> None:
@@ -28,16 +27,10 @@ def add_readiness_check(app: FastAPI, name: str, check: ReadinessCheck) -> None:
     app.state.readiness_checks[name] = check
 
 
-@router.get("/healthz", summary="Liveness: the process is up")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz",
-    summary="Readiness: every dependency answers",
-    responses={503: {"description": "A dependency is unavailable"}},
-)
 async def readyz(request: Request) -> dict[str, Any]:
     app: FastAPI = request.app
     checks: dict[str, ReadinessCheck] = app.state.readiness_checks

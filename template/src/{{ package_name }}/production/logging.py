@@ -22,6 +22,8 @@ import structlog
 import structlog.tracebacks
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from structlog.typing import EventDict, Processor, WrappedLogger
 
     from ..settings import Settings
@@ -119,6 +121,47 @@ _sink = _Sink()
 atexit.register(_sink.flush_now)
 
 
+class _Mode:
+    """What configure_logging chose, for the access line's fast path."""
+
+    json = True
+    level = logging.INFO
+
+
+def access_line_writer() -> Callable[[str, str, str, int, float], None]:
+    """How to write the one access line per request: (request_id, method, path, status, ms).
+
+    In JSON mode the line is built and written here directly, the same fields a structlog call
+    would give (bound context included, redacted), without the generic processor chain: it is
+    written for every request, and this path costs a third of it. Otherwise through structlog.
+    """
+    if _Mode.level > logging.INFO:
+        return lambda *_: None
+    if not _Mode.json:
+        log = structlog.get_logger("access").bind()
+        return lambda _, method, path, status, duration_ms: log.info(
+            "request", method=method, path=path, status=status, duration_ms=duration_ms
+        )
+
+    def write(request_id: str, method: str, path: str, status: int, duration_ms: float) -> None:
+        context = structlog.contextvars.get_contextvars()
+        line = redact_secrets(None, "info", context) if context else {}
+        line.update(
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=duration_ms,
+            event="request",
+            request_id=request_id,
+            level="info",
+            timestamp=datetime.now(UTC),
+        )
+        _sink.write(orjson.dumps(line, default=str, option=_JSON_LINE))
+        _sink.flush()
+
+    return write
+
+
 def _stdout() -> BinaryIO:
     # Our own buffer on standard output: with PYTHONUNBUFFERED (common in containers)
     # sys.stdout.buffer writes every line with its own system call. The sink flushes it.
@@ -138,6 +181,9 @@ class _SinkHandler(logging.Handler):
 
 def _encode(_: WrappedLogger, __: str, rendered: str) -> bytes:
     return rendered.encode()
+
+
+_JSON_LINE = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
 
 def _json_str(obj: Any, **_: Any) -> str:
@@ -160,6 +206,7 @@ def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> Non
     _sink.stream = stream if stream is not None else _stdout()
     level = logging.getLevelNamesMapping()[settings.log_level]
     as_json = use_json(settings, _sink.stream)
+    _Mode.json, _Mode.level = as_json, level
 
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,

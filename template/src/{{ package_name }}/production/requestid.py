@@ -6,15 +6,15 @@ context variables set inside do not come back out) and costs more than half the 
 
 from __future__ import annotations
 
-import os
 import re
 import time
+from random import getrandbits
 from typing import TYPE_CHECKING
 
 import structlog
 
 from .errors import problem_for_unhandled, send_problem
-from .logging import request_id_var
+from .logging import access_line_writer, request_id_var
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +24,9 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 def new_request_id() -> str:
-    return os.urandom(16).hex()
+    # A correlation ID needs to be unique, not secret: no system call for it (random reseeds
+    # itself in forked workers).
+    return f"{getrandbits(128):032x}"
 
 
 class RequestContextMiddleware:
@@ -39,9 +41,8 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, header: str = "X-Request-ID") -> None:
         self.app = app
         self.header = header.lower().encode("latin-1")
-        # Concrete loggers made from the configuration in force when the app starts serving:
-        # the access line is written on every request, so it skips the lazy proxy's rebuild.
-        self.log = structlog.get_logger("access").bind()
+        # Made from the logging configuration in force when the app starts serving.
+        self.write_access_line = access_line_writer()
         self.error_log = structlog.get_logger("errors").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,13 +76,8 @@ class RequestContextMiddleware:
             if not response_started:
                 await send_problem(send, problem, scope["path"], [id_header])
         finally:
-            self.log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            self.write_access_line(request_id, scope["method"], scope["path"], status, duration_ms)
             request_id_var.reset(token)
 
     def _incoming_id(self, scope: Scope) -> str | None:
