@@ -107,3 +107,22 @@ def test_the_dockerfile_passes_hadolint(copie: Any) -> None:
     project = render(copie, project_name="My Service")
     done = subprocess.run([hadolint, "Dockerfile"], cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_unprotected_route_fails_the_suite_by_name(copie: Any) -> None:
+    """The route-coverage guard fires in the suite a team actually runs, not just in theory."""
+    project = render(copie, project_name="My Service")
+    notes = project / "src" / "my_service" / "api" / "notes.py"
+    notes.write_text(
+        notes.read_text()
+        + '\n\n@router.get("/export")\nasync def export_everything() -> list[str]:\n'
+        + "    return []\n"
+    )
+    run(["uv", "sync", "--quiet"], cwd=project)
+    done = subprocess.run(
+        ["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+         "tests/test_auth.py::test_every_route_has_an_auth_decision"],
+        cwd=project, env=project_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "GET /api/v1/notes/export (export_everything)" in done.stdout

@@ -1,8 +1,11 @@
 """Notes: the example resource. Replace it with your own; keep its habits.
 
-Habits worth keeping: typed request and response models (never the ORM object), explicit commits,
-a 404 problem for a missing row, and pagination with a hard maximum so no request can ask for
-the whole table.
+Habits worth keeping: an auth decision on every route, ownership checked on every row, typed
+request and response models (never the ORM object), explicit commits, a 404 problem for a
+missing row, and pagination with a hard maximum so no request can ask for the whole table.
+
+Ownership: a note you may not read answers 404, exactly like a note that does not exist, so
+nobody can probe which ids are taken. A note you may read but not change answers 403.
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ from datetime import datetime
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..db.engine import Session
 from ..db.models import Note
 from ..db.repositories import NoteRepository
 from ..production import ProblemError
+from ..production.auth import Permission, Principal, may, may_touch, require
 
 MAX_PAGE_SIZE = 100
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/notes", tags=["notes"])
+
+Reader = Annotated[Principal, Depends(require(Permission.NOTES_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.NOTES_WRITE))]
 
 
 class NoteIn(BaseModel):
@@ -43,6 +50,7 @@ class NoteOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    owner_id: str
     title: str
     body: str
     created_at: datetime
@@ -56,16 +64,29 @@ class NotePage(BaseModel):
     )
 
 
-async def _get_or_404(repository: NoteRepository, note_id: int) -> Note:
+async def _readable(repository: NoteRepository, note_id: int, principal: Principal) -> Note:
     note = await repository.get(note_id)
-    if note is None:
+    if note is None or not may_touch(
+        principal, note.owner_id, own=Permission.NOTES_READ, anyone=Permission.NOTES_READ_ANY
+    ):
         raise ProblemError(404, f"There is no note {note_id}.")
+    return note
+
+
+async def _writable(repository: NoteRepository, note_id: int, principal: Principal) -> Note:
+    note = await _readable(repository, note_id, principal)
+    if not may_touch(
+        principal, note.owner_id, own=Permission.NOTES_WRITE, anyone=Permission.NOTES_WRITE_ANY
+    ):
+        log.warning("permission_denied", principal=principal.id, note_id=note_id)
+        raise ProblemError(403, "You may read this note but not change it.")
     return note
 
 
 @router.get("")
 async def list_notes(
     session: Session,
+    principal: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
 ) -> NotePage:
@@ -74,14 +95,20 @@ async def list_notes(
         if not cursor.isdigit():
             raise ProblemError(400, "The cursor is not one this service handed out.")
         after_id = int(cursor)
-    notes = await NoteRepository(session).page(limit=limit, after_id=after_id)
+    # Those who may read anyone's notes list everyone's; the rest list their own.
+    owner_id = None if may(principal, Permission.NOTES_READ_ANY) else principal.id
+    notes = await NoteRepository(session).page(limit=limit, after_id=after_id, owner_id=owner_id)
     next_cursor = str(notes[-1].id) if len(notes) == limit else None
     return NotePage(items=[NoteOut.model_validate(n) for n in notes], next_cursor=next_cursor)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_note(payload: NoteIn, session: Session, response: Response) -> NoteOut:
-    note = await NoteRepository(session).add(title=payload.title, body=payload.body)
+async def create_note(
+    payload: NoteIn, session: Session, principal: Writer, response: Response
+) -> NoteOut:
+    note = await NoteRepository(session).add(
+        owner_id=principal.id, title=payload.title, body=payload.body
+    )
     await session.commit()
     log.info("note_created", note_id=note.id)
     response.headers["Location"] = f"{router.prefix}/{note.id}"
@@ -89,13 +116,15 @@ async def create_note(payload: NoteIn, session: Session, response: Response) -> 
 
 
 @router.get("/{note_id}")
-async def get_note(note_id: int, session: Session) -> NoteOut:
-    return NoteOut.model_validate(await _get_or_404(NoteRepository(session), note_id))
+async def get_note(note_id: int, session: Session, principal: Reader) -> NoteOut:
+    return NoteOut.model_validate(await _readable(NoteRepository(session), note_id, principal))
 
 
 @router.patch("/{note_id}")
-async def update_note(note_id: int, payload: NotePatch, session: Session) -> NoteOut:
-    note = await _get_or_404(NoteRepository(session), note_id)
+async def update_note(
+    note_id: int, payload: NotePatch, session: Session, principal: Writer
+) -> NoteOut:
+    note = await _writable(NoteRepository(session), note_id, principal)
     for field, value in payload.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(note, field, value)
     await session.commit()
@@ -104,8 +133,8 @@ async def update_note(note_id: int, payload: NotePatch, session: Session) -> Not
 
 
 @router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_note(note_id: int, session: Session) -> None:
+async def delete_note(note_id: int, session: Session, principal: Writer) -> None:
     repository = NoteRepository(session)
-    await repository.delete(await _get_or_404(repository, note_id))
+    await repository.delete(await _writable(repository, note_id, principal))
     await session.commit()
     log.info("note_deleted", note_id=note_id)

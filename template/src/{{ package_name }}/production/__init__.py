@@ -4,14 +4,22 @@
     install(app, settings)
 
 gives the app structured JSON logs with a correlation ID per request, problem+json error
-boundaries, and liveness/readiness endpoints. Register the checks that decide readiness with
-`add_readiness_check(app, name, check)`.
+boundaries, liveness/readiness endpoints, and authentication with an auth decision on every
+route (the service refuses to start while a route has none). Register the checks that decide
+readiness with `add_readiness_check(app, name, check)`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
+from fastapi import Depends
+
+from .auth import backend as auth_backend
+from .auth import public
+from .auth.guard import refuse_undecided_routes
 from .errors import ProblemError, external_call, install_error_handlers
 from .health import add_readiness_check, healthz, readyz
 from .http import HttpClient, make_http_client
@@ -38,15 +46,37 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings
     app.state.readiness_checks = {}
     install_error_handlers(app)
+    auth_backend.setup(app, settings)
     # On the app itself rather than through include_router: probes call these every few
     # seconds, and a route on an included router costs FastAPI more to reach.
-    app.add_api_route("/healthz", healthz, tags=["health"], summary="Liveness: the process is up")
+    app.add_api_route(
+        "/healthz",
+        healthz,
+        tags=["health"],
+        summary="Liveness: the process is up",
+        dependencies=[Depends(public)],
+    )
     app.add_api_route(
         "/readyz",
         readyz,
         tags=["health"],
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
+        dependencies=[Depends(public)],
     )
+    _refuse_to_serve_undecided_routes(app)
     # Outermost: the request ID must exist before anything else runs or logs.
     app.add_middleware(RequestContextMiddleware, header=settings.request_id_header)
+
+
+def _refuse_to_serve_undecided_routes(app: FastAPI) -> None:
+    """Default deny: check every route at startup, after the app has added all of them."""
+    serve = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        refuse_undecided_routes(app)
+        async with serve(app) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan

@@ -82,6 +82,17 @@ def internal_error() -> ProblemError:
     )
 
 
+def unauthorized(reason: str, *, invalid_token: bool = True) -> ProblemError:
+    """A 401 problem with the WWW-Authenticate challenge RFC 6750 asks for.
+
+    `invalid_token=False` for a request that sent no credentials at all.
+    """
+    challenge = "Bearer"
+    if invalid_token:
+        challenge += f' error="invalid_token", error_description="{reason}"'
+    return ProblemError(401, reason, headers={"WWW-Authenticate": challenge})
+
+
 def dependency_problem(dependency: str, exc: BaseException) -> ProblemError | None:
     """The problem a failed call to `dependency` becomes, or None if `exc` is not such a failure."""
     if isinstance(exc, httpx.TimeoutException | sa_exc.TimeoutError | TimeoutError):

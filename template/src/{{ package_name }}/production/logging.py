@@ -114,7 +114,8 @@ class _Sink:
 
     def flush_now(self) -> None:
         self._flush_pending = False
-        self.stream.flush()
+        if not self.stream.closed:
+            self.stream.flush()
 
 
 _sink = _Sink()
@@ -165,7 +166,11 @@ def access_line_writer() -> Callable[[str, str, str, int, float], None]:
 def _stdout() -> BinaryIO:
     # Our own buffer on standard output: with PYTHONUNBUFFERED (common in containers)
     # sys.stdout.buffer writes every line with its own system call. The sink flushes it.
-    return open(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced, e.g. by a test runner's capture
+        return sys.stdout.buffer
+    return open(fd, "wb", buffering=1 << 16, closefd=False)
 
 
 class _SinkHandler(logging.Handler):

@@ -1,0 +1,93 @@
+"""Auth decisions on routes, and the check that every route has one.
+
+A route's decision is a dependency marked with `__auth_decision__`: `public`, `authenticated`,
+or `require(permission)`. `undecided_routes(app)` lists the routes with none; `install()` refuses
+to start the service while that list is not empty (default deny), and a test says the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from ..errors import ProblemError
+from .backend import authenticate
+from .policy import Permission, may
+from .principal import Principal
+
+DECISION = "__auth_decision__"
+
+log = structlog.get_logger(__name__)
+
+
+def public() -> None:
+    """A route anyone may call: `dependencies=[Depends(public)]`."""
+
+
+async def authenticated(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """A route any authenticated caller may use; also the base of `require`."""
+    # Later lines of this request, the access line included, say who made it.
+    structlog.contextvars.bind_contextvars(principal=principal.id)
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets the request through only with `permission`, and gives its caller."""
+
+    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if not may(principal, permission):
+            log.warning("permission_denied", principal=principal.id, permission=str(permission))
+            raise ProblemError(403, f"This needs the {permission} permission.")
+        return principal
+
+    setattr(check, DECISION, str(permission))
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
+
+
+setattr(public, DECISION, "public")
+setattr(authenticated, DECISION, "authenticated")
+
+
+def _decisions(dependant: Dependant) -> Iterator[str]:
+    for dependency in dependant.dependencies:
+        decision = getattr(dependency.call, DECISION, None)
+        if decision is not None:
+            yield decision
+        yield from _decisions(dependency)
+
+
+def undecided_routes(app: FastAPI) -> list[str]:
+    """Every route with no auth decision, as 'METHODS /path (name)'.
+
+    Routes of included routers count, with the dependencies they were included with: FastAPI
+    keeps them behind the router (not in app.routes), so walk them as its OpenAPI code does.
+    """
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    docs.discard(None)
+    undecided = []
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute):
+            if next(_decisions(route.dependant), None) is None:
+                methods = ",".join(sorted(route.methods or ()))
+                undecided.append(f"{methods} {route.path} ({route.name})")
+        elif route.path not in docs:
+            # Anything else (a mounted app, a plain Starlette route) cannot carry a decision.
+            undecided.append(f"{route.path} ({type(route.original_route).__name__})")
+    return undecided
+
+
+def refuse_undecided_routes(app: FastAPI) -> None:
+    undecided = undecided_routes(app)
+    if undecided:
+        raise RuntimeError(
+            "These routes have no auth decision, so the service will not serve them:\n  "
+            + "\n  ".join(undecided)
+            + "\nGive each one dependencies=[Depends(public)] or a require(Permission...) "
+            "dependency (see production/auth/)."
+        )
