@@ -82,14 +82,18 @@ def internal_error() -> ProblemError:
     )
 
 
-def unauthorized(reason: str, *, invalid_token: bool = True) -> ProblemError:
+def unauthorized(
+    reason: str, *, invalid_token: bool = True, other_challenges: tuple[str, ...] = ()
+) -> ProblemError:
     """A 401 problem with the WWW-Authenticate challenge RFC 6750 asks for.
 
-    `invalid_token=False` for a request that sent no credentials at all.
+    `invalid_token=False` for a request that sent no credentials at all. `other_challenges`
+    name further ways the backend accepts credentials (RFC 9110 allows several challenges).
     """
     challenge = "Bearer"
     if invalid_token:
         challenge += f' error="invalid_token", error_description="{reason}"'
+    challenge = ", ".join((challenge, *other_challenges))
     return ProblemError(401, reason, headers={"WWW-Authenticate": challenge})
 
 
