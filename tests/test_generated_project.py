@@ -15,14 +15,20 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import project_env, render, run
+from .conftest import COPIER_YML, project_env, render, run
 
 pytestmark = pytest.mark.slow
 
-# Run in full: the defaults, and a renamed service (nothing may hard-code the default names).
+# Run in full: the defaults, a renamed service (nothing may hard-code the default names), and
+# each other auth backend (each brings its own code and its own tests).
 RUN_SETS = {
     "defaults": {"project_name": "My Service"},
     "renamed": {"project_name": "Ledger", "package_name": "ledger_core"},
+    **{
+        f"auth-{auth}": {"project_name": "My Service", "auth": auth}
+        for auth in COPIER_YML["auth"]["choices"].values()
+        if auth != COPIER_YML["auth"]["default"]
+    },
 }
 
 

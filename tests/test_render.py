@@ -22,6 +22,11 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         for version in COPIER_YML["python_version"]["choices"].values()
         if version != COPIER_YML["python_version"]["default"]
     },
+    **{
+        f"auth-{auth}": {"project_name": "My Service", "auth": auth}
+        for auth in COPIER_YML["auth"]["choices"].values()
+        if auth != COPIER_YML["auth"]["default"]
+    },
     "awkward-text": {
         "project_name": 'Café "Orders" API',
         "description": 'Takes orders; says "thanks" \\ never <crashes> & more.',
