@@ -92,7 +92,9 @@ def unauthorized(
     """
     challenge = "Bearer"
     if invalid_token:
-        challenge += f' error="invalid_token", error_description="{reason}"'
+        # A quoted-string (RFC 9110): backslash-escape what would end it early.
+        quoted = reason.replace("\\", "\\\\").replace('"', '\\"')
+        challenge += f' error="invalid_token", error_description="{quoted}"'
     challenge = ", ".join((challenge, *other_challenges))
     return ProblemError(401, reason, headers={"WWW-Authenticate": challenge})
 
