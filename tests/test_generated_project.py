@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 RUN_SETS = {
     "defaults": {"project_name": "My Service"},
     "renamed": {"project_name": "Ledger", "package_name": "ledger_core"},
+    # Serve starts unconfigured (no OIDC_ISSUER): public routes work, authenticated ones are 401.
+    "auth-oidc": {"project_name": "My Service", "auth": "oidc"},
 }
 
 

@@ -22,6 +22,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         for version in COPIER_YML["python_version"]["choices"].values()
         if version != COPIER_YML["python_version"]["default"]
     },
+    "auth-oidc": {"project_name": "Billing API", "auth": "oidc"},
     "awkward-text": {
         "project_name": 'Café "Orders" API',
         "description": 'Takes orders; says "thanks" \\ never <crashes> & more.',
