@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import event, text
@@ -40,6 +41,23 @@ def create_engine(database_url: str, **options: Any) -> AsyncEngine:
     engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+T = TypeVar("T")
+
+
+def run_with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work(session)` to completion outside the service (commands, scripts, tests)."""
+
+    async def run() -> T:
+        engine = create_engine(database_url)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 async def check_database(app: FastAPI) -> None:

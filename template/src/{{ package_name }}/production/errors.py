@@ -32,6 +32,10 @@ PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
 
 
+class CommandError(Exception):
+    """A command-line command cannot go on; the message says why and what to do."""
+
+
 class ProblemError(Exception):
     """An error for the client, rendered as problem+json.
 

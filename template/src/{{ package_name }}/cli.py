@@ -1,0 +1,97 @@
+"""The service's command line: `serve`, `migrate`, and the auth backend's account commands.
+
+Configuration comes from the environment (see settings.py); an unfit configuration stops the
+command with exit status 2 and a message saying which setting to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import structlog
+import uvicorn
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from .db import migrate
+from .production.auth.commands import add_commands
+from .production.errors import CommandError
+from .production.logging import configure_logging
+from .settings import Settings, get_settings
+
+EXIT_FAILURE = 1
+EXIT_CONFIG_ERROR = 2
+
+log = structlog.get_logger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="interface to bind (default: HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: PORT, else 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--migrate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply migrations first (default: AUTO_MIGRATE, on in development only)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    migrate_cmd.set_defaults(handler=_migrate)
+
+    add_commands(commands)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.auto_migrate if args.migrate is None else args.migrate:
+        migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        f"{__package__}.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_config=None,  # logging is ours: see production/logging.py
+        access_log=False,  # RequestContextMiddleware writes one access line per request
+        server_header=False,
+    )
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url, args.revision)
+    log.info("migrated", revision=args.revision)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print("Configuration error:", file=sys.stderr)
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            print(f"  {where}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    configure_logging(settings)
+    try:
+        return args.handler(settings, args)
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+    except SQLAlchemyError as exc:
+        print(
+            f"The database could not be used ({type(exc).__name__}): is DATABASE_URL right, "
+            f"and has `{__package__} migrate` been run?",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURE
