@@ -15,6 +15,9 @@ import pytest
 from .conftest import COPIER_YML, render
 
 # The curated matrix: the defaults, each non-default choice, and names that stress escaping.
+NEWEST_PYTHON = max(
+    COPIER_YML["python_version"]["choices"].values(), key=lambda v: tuple(map(int, v.split(".")))
+)
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {"project_name": "My Service"},
     **{
@@ -26,6 +29,15 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         f"auth-{auth}": {"project_name": "My Service", "auth": auth}
         for auth in COPIER_YML["auth"]["choices"].values()
         if auth != COPIER_YML["auth"]["default"]
+    },
+    # Every backend under the newest Python: its lint (pyupgrade) asks for the most.
+    **{
+        f"auth-{auth}-python-{NEWEST_PYTHON}": {
+            "project_name": "My Service",
+            "auth": auth,
+            "python_version": NEWEST_PYTHON,
+        }
+        for auth in COPIER_YML["auth"]["choices"].values()
     },
     "awkward-text": {
         "project_name": 'Café "Orders" API',

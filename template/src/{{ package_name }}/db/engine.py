@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import event, text
@@ -43,13 +43,12 @@ def create_engine(database_url: str, **options: Any) -> AsyncEngine:
     return engine
 
 
-T = TypeVar("T")
-
-
-def run_with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def run_with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     """Run `work(session)` to completion outside the service (commands, scripts, tests)."""
 
-    async def run() -> T:
+    # Typed with Any rather than a TypeVar: a service may require any Python from 3.11 on, and
+    # 3.12+ lint asks for PEP 695 generics that 3.11 cannot parse.
+    async def run() -> Any:
         engine = create_engine(database_url)
         try:
             async with AsyncSession(engine, expire_on_commit=False) as session:
