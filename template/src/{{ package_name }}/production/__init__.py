@@ -15,11 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends
-
 from .auth import backend as auth_backend
-from .auth import public
-from .auth.guard import refuse_undecided_routes
+from .auth.guard import public_endpoint, refuse_undecided_routes
 from .errors import ProblemError, external_call, install_error_handlers
 from .health import add_readiness_check, healthz, readyz
 from .http import HttpClient, make_http_client
@@ -51,18 +48,16 @@ def install(app: FastAPI, settings: Settings) -> None:
     # seconds, and a route on an included router costs FastAPI more to reach.
     app.add_api_route(
         "/healthz",
-        healthz,
+        public_endpoint(healthz),
         tags=["health"],
         summary="Liveness: the process is up",
-        dependencies=[Depends(public)],
     )
     app.add_api_route(
         "/readyz",
-        readyz,
+        public_endpoint(readyz),
         tags=["health"],
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
-        dependencies=[Depends(public)],
     )
     _refuse_to_serve_undecided_routes(app)
     # Outermost: the request ID must exist before anything else runs or logs.

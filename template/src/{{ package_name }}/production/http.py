@@ -37,7 +37,8 @@ def make_http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def get_http_client(request: Request) -> httpx.AsyncClient:
+async def get_http_client(request: Request) -> httpx.AsyncClient:
+    # async: FastAPI would run a plain `def` dependency in a worker thread.
     return request.app.state.http_client
 
 

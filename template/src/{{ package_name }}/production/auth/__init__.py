@@ -8,7 +8,7 @@ Every route makes an auth decision, or the service refuses to start:
 Roles and their permissions are in policy.py; how callers prove who they are is in backend.py.
 """
 
-from .guard import authenticated, public, require, undecided_routes
+from .guard import authenticated, public, public_endpoint, require, undecided_routes
 from .policy import Permission, may, may_touch
 from .principal import Principal
 
@@ -19,6 +19,7 @@ __all__ = [
     "may",
     "may_touch",
     "public",
+    "public_endpoint",
     "require",
     "undecided_routes",
 ]

@@ -8,7 +8,7 @@ to start the service while that list is not empty (default deny), and a test say
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 from fastapi import Depends, FastAPI
@@ -21,12 +21,25 @@ from .policy import Permission, may
 from .principal import Principal
 
 DECISION = "__auth_decision__"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., object])
 
 log = structlog.get_logger(__name__)
 
 
-def public() -> None:
-    """A route anyone may call: `dependencies=[Depends(public)]`."""
+async def public() -> None:
+    """A route anyone may call: `dependencies=[Depends(public)]`.
+
+    async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a hop that would
+    cost every request to a public route (health probes included) more than the rest of the
+    production layer together.
+    """
+
+
+def public_endpoint(endpoint: Endpoint) -> Endpoint:
+    """Mark the endpoint itself public: the decision of Depends(public) without a dependency
+    for FastAPI to solve on every request. For routes called constantly, like health probes."""
+    setattr(endpoint, DECISION, "public")
+    return endpoint
 
 
 async def authenticated(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
@@ -73,7 +86,8 @@ def undecided_routes(app: FastAPI) -> list[str]:
     undecided = []
     for route in iter_route_contexts(app.routes):
         if isinstance(route.original_route, APIRoute):
-            if next(_decisions(route.dependant), None) is None:
+            decided = hasattr(route.endpoint, DECISION)
+            if not decided and next(_decisions(route.dependant), None) is None:
                 methods = ",".join(sorted(route.methods or ()))
                 undecided.append(f"{methods} {route.path} ({route.name})")
         elif route.path not in docs:
