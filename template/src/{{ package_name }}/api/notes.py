@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..db.engine import Session
@@ -22,8 +22,7 @@ from ..db.models import Note
 from ..db.repositories import NoteRepository
 from ..production import ProblemError
 from ..production.auth import Permission, Principal, may, may_touch, require
-
-MAX_PAGE_SIZE = 100
+from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, next_cursor
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/notes", tags=["notes"])
@@ -59,9 +58,7 @@ class NoteOut(BaseModel):
 
 class NotePage(BaseModel):
     items: list[NoteOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null on the last page."
-    )
+    next_cursor: str | None = Field(description=NEXT_CURSOR_HELP)
 
 
 async def _readable(repository: NoteRepository, note_id: int, principal: Principal) -> Note:
@@ -87,19 +84,15 @@ async def _writable(repository: NoteRepository, note_id: int, principal: Princip
 async def list_notes(
     session: Session,
     principal: Reader,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    after_id: AfterId,
+    limit: Limit = 20,
 ) -> NotePage:
-    after_id = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise ProblemError(400, "The cursor is not one this service handed out.")
-        after_id = int(cursor)
     # Those who may read anyone's notes list everyone's; the rest list their own.
     owner_id = None if may(principal, Permission.NOTES_READ_ANY) else principal.id
     notes = await NoteRepository(session).page(limit=limit, after_id=after_id, owner_id=owner_id)
-    next_cursor = str(notes[-1].id) if len(notes) == limit else None
-    return NotePage(items=[NoteOut.model_validate(n) for n in notes], next_cursor=next_cursor)
+    return NotePage(
+        items=[NoteOut.model_validate(n) for n in notes], next_cursor=next_cursor(notes, limit)
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

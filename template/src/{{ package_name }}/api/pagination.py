@@ -1,0 +1,42 @@
+"""Keyset pagination for list routes: `?limit=&cursor=` in, `next_cursor` out.
+
+The cursor is the id of the last row of the previous page, so pages stay stable while rows are
+added, and a deep page costs no more than the first. The hard maximum keeps any one request from
+asking for the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Query
+
+from ..production import ProblemError
+
+MAX_PAGE_SIZE = 100
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+NEXT_CURSOR_HELP = "Pass as `cursor` to get the next page; null on the last page."
+
+
+class HasId(Protocol):
+    id: int
+
+
+async def after_id(
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> int | None:
+    if cursor is None:
+        return None
+    if not cursor.isdigit():
+        raise ProblemError(400, "The cursor is not one this service handed out.")
+    return int(cursor)
+
+
+AfterId = Annotated[int | None, Depends(after_id)]
+
+
+def next_cursor(rows: Sequence[HasId], limit: int) -> str | None:
+    """The cursor of the page after `rows`, or None when `rows` is the last page."""
+    return str(rows[-1].id) if len(rows) == limit else None
