@@ -21,6 +21,13 @@ GIT_ENV = os.environ | {
 IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "site", ".ruff_cache", "results")
 
 
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace `old` with `new` in `path`; fail if `old` is absent (a no-op edit tests nothing)."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
@@ -47,11 +54,9 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
     git(project, "add", "-A")
     git(project, "commit", "-qm", "generated")
     readme = project / "README.md"
-    readme.write_text(
-        readme.read_text().replace("## Run it\n", "## Run it\n\nOur on-call: #orders.\n", 1)
-    )
-    notes_api = project / "src" / "orders" / "api" / "notes.py"
-    notes_api.write_text(notes_api.read_text().replace("MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50"))
+    edit(readme, "## Run it\n", "## Run it\n\nOur on-call: #orders.\n")
+    pagination = project / "src" / "orders" / "api" / "pagination.py"
+    edit(pagination, "MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50")
     (project / "src" / "orders" / "billing.py").write_text('"""Our own module."""\n')
     git(project, "add", "-A")
     git(project, "commit", "-qm", "team edits")
@@ -62,7 +67,7 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
         template_readme.read_text() + "\n## Support\n\nAsk the platform team.\n"
     )
     health = template / "template" / "src" / "{{ package_name }}" / "production" / "health.py"
-    health.write_text(health.read_text().replace('"status": "ok"', '"status": "alive"'))
+    edit(health, '"status": "ok"', '"status": "alive"')
     git(template, "commit", "-qam", "v0.2.0")
     git(template, "tag", "v0.2.0")
 
@@ -71,7 +76,7 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
     readme_text = readme.read_text()
     assert "Our on-call: #orders." in readme_text, "the team's README edit survived"
     assert "## Support" in readme_text, "the template's README change arrived"
-    assert "MAX_PAGE_SIZE = 50" in notes_api.read_text()
+    assert "MAX_PAGE_SIZE = 50" in pagination.read_text()
     assert (project / "src" / "orders" / "billing.py").read_text() == '"""Our own module."""\n'
     assert (
         '"status": "alive"' in (project / "src" / "orders" / "production" / "health.py").read_text()
