@@ -63,6 +63,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,  # logging is ours: see production/logging.py
         access_log=False,  # RequestContextMiddleware writes one access line per request
         server_header=False,
+        # X-Forwarded-For is believed from TRUSTED_PROXIES only, by install() (uvicorn would
+        # believe it from any local peer).
+        proxy_headers=False,
     )
     return 0
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..db.engine import Session
 from ..db.models import Note
 from ..db.repositories import NoteRepository
-from ..production import ProblemError
+from ..production import ProblemError, rate_limit
 from ..production.auth import Permission, Principal, may, may_touch, require
 from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, next_cursor
 
@@ -96,6 +96,7 @@ async def list_notes(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
+@rate_limit("writes")
 async def create_note(
     payload: NoteIn, session: Session, principal: Writer, response: Response
 ) -> NoteOut:
@@ -114,6 +115,7 @@ async def get_note(note_id: int, session: Session, principal: Reader) -> NoteOut
 
 
 @router.patch("/{note_id}")
+@rate_limit("writes")
 async def update_note(
     note_id: int, payload: NotePatch, session: Session, principal: Writer
 ) -> NoteOut:
@@ -126,6 +128,7 @@ async def update_note(
 
 
 @router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+@rate_limit("writes")
 async def delete_note(note_id: int, session: Session, principal: Writer) -> None:
     repository = NoteRepository(session)
     await repository.delete(await _writable(repository, note_id, principal))

@@ -4,9 +4,9 @@
     install(app, settings)
 
 gives the app structured JSON logs with a correlation ID per request, problem+json error
-boundaries, liveness/readiness endpoints, and authentication with an auth decision on every
-route (the service refuses to start while a route has none). Register the checks that decide
-readiness with `add_readiness_check(app, name, check)`.
+boundaries, liveness/readiness endpoints, authentication with an auth decision on every route
+(the service refuses to start while a route has none), and rate limits per client. Register the
+checks that decide readiness with `add_readiness_check(app, name, check)`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
 from .auth import backend as auth_backend
 from .auth.guard import public_endpoint, refuse_undecided_routes
 from .errors import ProblemError, external_call, install_error_handlers
 from .health import add_readiness_check, healthz, readyz
 from .http import HttpClient, make_http_client
 from .logging import configure_logging
+from .ratelimit import RateLimiter, RateLimitMiddleware, no_rate_limit, rate_limit
 from .requestid import RequestContextMiddleware
 
 if TYPE_CHECKING:
@@ -35,6 +38,8 @@ __all__ = [
     "external_call",
     "install",
     "make_http_client",
+    "no_rate_limit",
+    "rate_limit",
 ]
 
 
@@ -48,30 +53,43 @@ def install(app: FastAPI, settings: Settings) -> None:
     # seconds, and a route on an included router costs FastAPI more to reach.
     app.add_api_route(
         "/healthz",
-        public_endpoint(healthz),
+        no_rate_limit(public_endpoint(healthz)),
         tags=["health"],
         summary="Liveness: the process is up",
     )
     app.add_api_route(
         "/readyz",
-        public_endpoint(readyz),
+        no_rate_limit(public_endpoint(readyz)),
         tags=["health"],
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
     )
-    _refuse_to_serve_undecided_routes(app)
-    # Outermost: the request ID must exist before anything else runs or logs.
+    limiter = RateLimiter(settings) if settings.rate_limit_enabled else None
+    if limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    _check_routes_at_startup(app, limiter)
+    # The request ID must exist before anything else runs or logs.
     app.add_middleware(RequestContextMiddleware, header=settings.request_id_header)
+    if settings.trusted_proxies:
+        # Outermost: from here on, the client is the one the trusted proxy names.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
 
-def _refuse_to_serve_undecided_routes(app: FastAPI) -> None:
-    """Default deny: check every route at startup, after the app has added all of them."""
+def _check_routes_at_startup(app: FastAPI, limiter: RateLimiter | None) -> None:
+    """When the app starts, after it has added every route: refuse routes without an auth
+    decision (default deny), and give each route its rate limit."""
     serve = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         refuse_undecided_routes(app)
-        async with serve(app) as state:
-            yield state
+        if limiter is not None:
+            limiter.start(app)
+        try:
+            async with serve(app) as state:
+                yield state
+        finally:
+            if limiter is not None:
+                await limiter.stop()
 
     app.router.lifespan_context = lifespan
