@@ -19,17 +19,35 @@ from .conftest import COPIER_YML, project_env, render, run
 
 pytestmark = pytest.mark.slow
 
-# Run in full: the defaults, a renamed service (nothing may hard-code the default names), and
-# each other auth backend (each brings its own code and its own tests).
+# Run in full: the defaults, a renamed service (nothing may hard-code the default names), each
+# other auth backend and the redis store (each brings its own code and its own tests), and the
+# heaviest combination (oidc with redis). The redis runs need a Redis server (README.md).
 RUN_SETS = {
     "defaults": {"project_name": "My Service"},
     "renamed": {"project_name": "Ledger", "package_name": "ledger_core"},
-    **{
-        f"auth-{auth}": {"project_name": "My Service", "auth": auth}
-        for auth in COPIER_YML["auth"]["choices"].values()
-        if auth != COPIER_YML["auth"]["default"]
+    "auth-api_key": {"project_name": "My Service", "auth": "api_key"},
+    "store-redis": {"project_name": "My Service", "rate_limit_store": "redis"},
+    "auth-oidc-store-redis": {
+        "project_name": "My Service",
+        "auth": "oidc",
+        "rate_limit_store": "redis",
     },
 }
+STACK_QUESTIONS = ("auth", "rate_limit_store")
+
+
+def test_the_run_sets_cover_every_stack_choice() -> None:
+    covered = {
+        (question, answers.get(question, COPIER_YML[question]["default"]))
+        for answers in RUN_SETS.values()
+        for question in STACK_QUESTIONS
+    }
+    every = {
+        (question, choice)
+        for question in STACK_QUESTIONS
+        for choice in COPIER_YML[question]["choices"].values()
+    }
+    assert covered == every
 
 
 @pytest.fixture(params=list(RUN_SETS), ids=list(RUN_SETS))
@@ -98,6 +116,7 @@ def test_uv_run_serve_meets_the_acceptance_checks(synced: tuple[Path, str]) -> N
         assert body["status"] == status
         assert body["request_id"] == response.headers["X-Request-ID"]
         assert "Traceback" not in response.text
+    assert int(malformed.headers["RateLimit-Limit"]) > 0  # API routes are rate limited
 
     lines = [json.loads(line) for line in output.decode().splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("event") == "request"]

@@ -14,7 +14,8 @@ import pytest
 
 from .conftest import COPIER_YML, render
 
-# The curated matrix: the defaults, each non-default choice, and names that stress escaping.
+# The curated matrix: the defaults, each non-default choice, every backend x store under the
+# newest Python, and names that stress escaping.
 NEWEST_PYTHON = max(
     COPIER_YML["python_version"]["choices"].values(), key=lambda v: tuple(map(int, v.split(".")))
 )
@@ -30,14 +31,22 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         for auth in COPIER_YML["auth"]["choices"].values()
         if auth != COPIER_YML["auth"]["default"]
     },
-    # Every backend under the newest Python: its lint (pyupgrade) asks for the most.
     **{
-        f"auth-{auth}-python-{NEWEST_PYTHON}": {
+        f"store-{store}": {"project_name": "My Service", "rate_limit_store": store}
+        for store in COPIER_YML["rate_limit_store"]["choices"].values()
+        if store != COPIER_YML["rate_limit_store"]["default"]
+    },
+    # Every backend with every store under the newest Python: its lint (pyupgrade) asks for
+    # the most.
+    **{
+        f"auth-{auth}-{store}-python-{NEWEST_PYTHON}": {
             "project_name": "My Service",
             "auth": auth,
+            "rate_limit_store": store,
             "python_version": NEWEST_PYTHON,
         }
         for auth in COPIER_YML["auth"]["choices"].values()
+        for store in COPIER_YML["rate_limit_store"]["choices"].values()
     },
     "awkward-text": {
         "project_name": 'Café "Orders" API',
