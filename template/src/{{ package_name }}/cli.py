@@ -92,9 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(exc, file=sys.stderr)
     except SQLAlchemyError as exc:
+        # The driver's own first line (e.g. 'database "x" does not exist'); never the password.
+        reason = str(getattr(exc, "orig", None) or "").strip().splitlines()[:1]
         print(
-            f"The database could not be used ({type(exc).__name__}): is DATABASE_URL right, "
-            f"and has `{__package__} migrate` been run?",
+            f"The database could not be used ({': '.join([type(exc).__name__, *reason])}): "
+            f"is DATABASE_URL right, and has `{__package__} migrate` been run?",
             file=sys.stderr,
         )
     return EXIT_FAILURE
