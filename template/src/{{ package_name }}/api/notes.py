@@ -10,7 +10,8 @@ nobody can probe which ids are taken. A note you may read but not change answers
 Consistency (docs/consistency.md): a note's ETag names its version. PATCH and DELETE need it in
 If-Match (428 without it), and a write based on an old read gets a 412 problem instead of
 overwriting the newer note: checked against the loaded row here, and in the UPDATE or DELETE
-itself for a writer that got in between.
+itself for a writer that got in between. POST takes an Idempotency-Key, so a retried create
+returns the first result instead of a second note.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..db.models import Note
 from ..db.repositories import NoteRepository
 from ..production import ProblemError, rate_limit
 from ..production.auth import Permission, Principal, may, may_touch, require
+from .idempotency import IDEMPOTENCY_RESPONSES, REPLAYED_HEADER, Idempotency
 from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, next_cursor
 from .preconditions import (
     ETAG_HEADER,
@@ -39,7 +41,7 @@ from .preconditions import (
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/notes", tags=["notes"])
 
-CREATED_HEADERS = {"Location": {"schema": {"type": "string"}}} | ETAG_HEADER
+CREATED_HEADERS = {"Location": {"schema": {"type": "string"}}} | ETAG_HEADER | REPLAYED_HEADER
 
 Reader = Annotated[Principal, Depends(require(Permission.NOTES_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.NOTES_WRITE))]
@@ -116,20 +118,30 @@ async def list_notes(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={201: {"headers": CREATED_HEADERS}},
+    response_model=NoteOut,
+    responses={
+        201: {"headers": CREATED_HEADERS},
+        **IDEMPOTENCY_RESPONSES,
+    },
 )
 @rate_limit("writes")
 async def create_note(
-    payload: NoteIn, session: Session, principal: Writer, response: Response
-) -> NoteOut:
+    payload: NoteIn, session: Session, principal: Writer, idempotency: Idempotency
+) -> Response:
+    if (stored := await idempotency.start(principal.id, payload)) is not None:
+        return stored
     note = await NoteRepository(session).add(
         owner_id=principal.id, title=payload.title, body=payload.body
     )
-    await session.commit()
+    response = Response(
+        NoteOut.model_validate(note).model_dump_json(),
+        status_code=status.HTTP_201_CREATED,
+        media_type="application/json",
+        headers={"Location": f"{router.prefix}/{note.id}", "ETag": etag(note)},
+    )
+    await idempotency.finish(response)  # commits the note and the key together
     log.info("note_created", note_id=note.id)
-    response.headers["Location"] = f"{router.prefix}/{note.id}"
-    response.headers["ETag"] = etag(note)
-    return NoteOut.model_validate(note)
+    return response
 
 
 @router.get("/{note_id}", responses={200: {"headers": ETAG_HEADER}})
