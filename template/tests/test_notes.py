@@ -17,14 +17,24 @@ def test_create_read_update_delete(client: TestClient, as_user: AsUser) -> None:
     assert created.headers["Location"] == f"{NOTES}/{note['id']}"
     assert note["created_at"].endswith("Z")
 
-    assert client.get(f"{NOTES}/{note['id']}", headers=alice).json() == note
+    read = client.get(f"{NOTES}/{note['id']}", headers=alice)
+    assert read.json() == note
+    assert read.headers["ETag"] == created.headers["ETag"]
 
-    updated = client.patch(f"{NOTES}/{note['id']}", json={"body": "eggs, milk"}, headers=alice)
+    updated = client.patch(
+        f"{NOTES}/{note['id']}",
+        json={"body": "eggs, milk"},
+        headers=alice | {"If-Match": read.headers["ETag"]},
+    )
     assert updated.status_code == 200
     assert updated.json()["body"] == "eggs, milk"
     assert updated.json()["title"] == "Groceries"
+    assert updated.headers["ETag"] != read.headers["ETag"]
 
-    assert client.delete(f"{NOTES}/{note['id']}", headers=alice).status_code == 204
+    deleted = client.delete(
+        f"{NOTES}/{note['id']}", headers=alice | {"If-Match": updated.headers["ETag"]}
+    )
+    assert deleted.status_code == 204
     gone = client.get(f"{NOTES}/{note['id']}", headers=alice)
     assert gone.status_code == 404
     assert gone.headers["content-type"] == "application/problem+json"

@@ -6,6 +6,12 @@ missing row, and pagination with a hard maximum so no request can ask for the wh
 
 Ownership: a note you may not read answers 404, exactly like a note that does not exist, so
 nobody can probe which ids are taken. A note you may read but not change answers 403.
+
+Consistency (docs/consistency.md): a note's ETag names its version. PATCH and DELETE need it in
+If-Match (428 without it), and a write based on an old read gets a 412 problem instead of
+overwriting the newer note: checked against the loaded row here, and in the UPDATE or DELETE
+itself for a writer that got in between. POST takes an Idempotency-Key, so a retried create
+returns the first result instead of a second note.
 """
 
 from __future__ import annotations
@@ -22,10 +28,20 @@ from ..db.models import Note
 from ..db.repositories import NoteRepository
 from ..production import ProblemError, rate_limit
 from ..production.auth import Permission, Principal, may, may_touch, require
+from .idempotency import IDEMPOTENCY_RESPONSES, REPLAYED_HEADER, Idempotency
 from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, next_cursor
+from .preconditions import (
+    ETAG_HEADER,
+    PRECONDITION_RESPONSES,
+    IfMatchHeader,
+    check_if_match,
+    entity_tag,
+)
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/notes", tags=["notes"])
+
+CREATED_HEADERS = {"Location": {"schema": {"type": "string"}}} | ETAG_HEADER | REPLAYED_HEADER
 
 Reader = Annotated[Principal, Depends(require(Permission.NOTES_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.NOTES_WRITE))]
@@ -59,6 +75,10 @@ class NoteOut(BaseModel):
 class NotePage(BaseModel):
     items: list[NoteOut]
     next_cursor: str | None = Field(description=NEXT_CURSOR_HELP)
+
+
+def etag(note: Note) -> str:
+    return entity_tag(note.id, note.version)
 
 
 async def _readable(repository: NoteRepository, note_id: int, principal: Principal) -> Note:
@@ -95,42 +115,75 @@ async def list_notes(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NoteOut,
+    responses={
+        201: {"headers": CREATED_HEADERS},
+        **IDEMPOTENCY_RESPONSES,
+    },
+)
 @rate_limit("writes")
 async def create_note(
-    payload: NoteIn, session: Session, principal: Writer, response: Response
-) -> NoteOut:
+    payload: NoteIn, session: Session, principal: Writer, idempotency: Idempotency
+) -> Response:
+    if (stored := await idempotency.start(principal.id, payload)) is not None:
+        return stored
     note = await NoteRepository(session).add(
         owner_id=principal.id, title=payload.title, body=payload.body
     )
-    await session.commit()
+    response = Response(
+        NoteOut.model_validate(note).model_dump_json(),
+        status_code=status.HTTP_201_CREATED,
+        media_type="application/json",
+        headers={"Location": f"{router.prefix}/{note.id}", "ETag": etag(note)},
+    )
+    await idempotency.finish(response)  # commits the note and the key together
     log.info("note_created", note_id=note.id)
-    response.headers["Location"] = f"{router.prefix}/{note.id}"
+    return response
+
+
+@router.get("/{note_id}", responses={200: {"headers": ETAG_HEADER}})
+async def get_note(
+    note_id: int, session: Session, principal: Reader, response: Response
+) -> NoteOut:
+    note = await _readable(NoteRepository(session), note_id, principal)
+    response.headers["ETag"] = etag(note)
     return NoteOut.model_validate(note)
 
 
-@router.get("/{note_id}")
-async def get_note(note_id: int, session: Session, principal: Reader) -> NoteOut:
-    return NoteOut.model_validate(await _readable(NoteRepository(session), note_id, principal))
-
-
-@router.patch("/{note_id}")
+@router.patch("/{note_id}", responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_RESPONSES})
 @rate_limit("writes")
 async def update_note(
-    note_id: int, payload: NotePatch, session: Session, principal: Writer
+    note_id: int,
+    payload: NotePatch,
+    session: Session,
+    principal: Writer,
+    if_match: IfMatchHeader,
+    response: Response,
 ) -> NoteOut:
     note = await _writable(NoteRepository(session), note_id, principal)
+    check_if_match(if_match, etag(note))
     for field, value in payload.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(note, field, value)
+    # UPDATE ... WHERE version = <loaded>: a writer that got in between makes it a 412.
     await session.commit()
     log.info("note_updated", note_id=note.id)
+    response.headers["ETag"] = etag(note)
     return NoteOut.model_validate(note)
 
 
-@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PRECONDITION_RESPONSES
+)
 @rate_limit("writes")
-async def delete_note(note_id: int, session: Session, principal: Writer) -> None:
+async def delete_note(
+    note_id: int, session: Session, principal: Writer, if_match: IfMatchHeader
+) -> None:
     repository = NoteRepository(session)
-    await repository.delete(await _writable(repository, note_id, principal))
-    await session.commit()
+    note = await _writable(repository, note_id, principal)
+    check_if_match(if_match, etag(note))
+    await repository.delete(note)
+    await session.commit()  # DELETE ... WHERE version = <loaded>, as for an update
     log.info("note_deleted", note_id=note_id)

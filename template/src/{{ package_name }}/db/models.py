@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, Text, TypeDecorator
+from sqlalchemy import DateTime, Dialect, Integer, MetaData, String, Text, TypeDecorator, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Explicit constraint names, so migrations can alter and drop them on every database.
@@ -57,3 +57,10 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic concurrency: every UPDATE or DELETE of a note says `WHERE version = <the version
+    # it read>` and bumps it, so a write based on an old read matches no row and raises
+    # StaleDataError (a 412 problem) instead of silently overwriting the newer data. The ETag
+    # of a note is made from it (api/preconditions.py).
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}

@@ -3,6 +3,10 @@
 - `ProblemError` is the one exception to raise for an error the client should see.
 - `external_call(...)` wraps a call to something outside the process (database, HTTP, files) so its
   failure becomes a logged 502/503/504 problem instead of a crash.
+- A write that lost to another one is a conflict, not a crash: a unique constraint violation
+  (IntegrityError) is a 409, and an UPDATE or DELETE of a row that changed under it
+  (StaleDataError, from a version column) is a 412 when the request was conditional (If-Match),
+  else a 409. Both are logged as a `write_conflict` warning.
 - Anything else that escapes a route is logged with the request ID and answered with a bare 500
   that says nothing of the internals (see RequestContextMiddleware).
 """
@@ -19,6 +23,7 @@ import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -29,6 +34,14 @@ if TYPE_CHECKING:
     from starlette.types import Send
 
 PROBLEM_JSON = "application/problem+json"
+STALE_WRITE = (
+    "The resource has changed since you read it, so this write was not applied. GET it again, "
+    "reapply your change to what you get, and send it with the new ETag in If-Match."
+)
+# Request headers that make a write conditional (RFC 9110, section 13.1).
+_WRITE_PRECONDITIONS = ("if-match", "if-unmodified-since")
+# SQLite's extended result codes for a broken UNIQUE or PRIMARY KEY constraint.
+_SQLITE_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 log = structlog.get_logger(__name__)
 
 
@@ -114,6 +127,46 @@ def dependency_problem(dependency: str, exc: BaseException) -> ProblemError | No
         httpx.TransportError | sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError,
     ):
         return ProblemError(503, f"The {dependency} is unavailable. Try again later.")
+    return None
+
+
+def unique_violation(exc: BaseException) -> str | None:
+    """The constraint (PostgreSQL) or columns (SQLite) a unique violation names; None if `exc`
+    is not a unique violation. Never the values: they can be personal data."""
+    if not isinstance(exc, sa_exc.IntegrityError):
+        return None
+    orig = exc.orig
+    # PostgreSQL: SQLSTATE 23505 (unique_violation); psycopg 3 says `sqlstate`, psycopg2 `pgcode`.
+    if "23505" in (getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)):
+        return getattr(getattr(orig, "diag", None), "constraint_name", None) or "unique"
+    # SQLite: "UNIQUE constraint failed: notes.owner_id, notes.title".
+    message = str(orig)
+    if getattr(orig, "sqlite_errorname", None) in _SQLITE_UNIQUE or message.startswith(
+        "UNIQUE constraint failed"
+    ):
+        return message.removeprefix("UNIQUE constraint failed: ")
+    return None
+
+
+def conflict_problem(exc: BaseException, *, conditional: bool) -> ProblemError | None:
+    """The problem for a write that lost to another one, or None if `exc` is no such conflict.
+
+    `conditional`: the request carried a precondition (If-Match), so a lost race is a 412.
+    """
+    if isinstance(exc, StaleDataError):
+        if conditional:
+            return ProblemError(412, STALE_WRITE)
+        return ProblemError(
+            409,
+            "The resource changed while this request was writing it, so the write was not "
+            "applied. GET it again and retry.",
+        )
+    if unique_violation(exc) is not None:
+        return ProblemError(
+            409,
+            "Another record already has a value that must be unique, so nothing was saved. "
+            "Change it and try again.",
+        )
     return None
 
 
@@ -203,6 +256,20 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     return problem.response(request.url.path)
 
 
+async def _write_conflict(request: Request, exc: Exception) -> Response:
+    conditional = any(name in request.headers for name in _WRITE_PRECONDITIONS)
+    problem = conflict_problem(exc, conditional=conditional)
+    if problem is None:
+        raise exc  # another integrity error is a bug: the boundary logs it and answers 500
+    log.warning(
+        "write_conflict",
+        error=type(exc).__name__,
+        status=problem.status,
+        constraint=unique_violation(exc),
+    )
+    return problem.response(request.url.path)
+
+
 def _problem_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)  # noqa: S101 - registered for this type only
     return exc.response(request.url.path)
@@ -212,3 +279,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(sa_exc.IntegrityError, _write_conflict)
+    app.add_exception_handler(StaleDataError, _write_conflict)
