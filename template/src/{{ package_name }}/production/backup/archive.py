@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -82,12 +82,16 @@ class Manifest:
                     f"{source} has manifest format {version!r}; this version of the service "
                     f"reads format {FORMAT_VERSION}"
                 )
-            manifest = cls(**raw)
+            # Fields a later version adds are left out: this one checks what it knows.
+            manifest = cls(**{key: raw[key] for key in raw.keys() & _FIELDS})
         except (ValueError, TypeError, AttributeError) as exc:
             raise BackupError(f"{source} is not a backup manifest ({exc})") from None
         if manifest.database not in EXTENSIONS or not isinstance(manifest.tables, dict):
             raise BackupError(f"{source} is not a backup manifest (database, tables)")
         return manifest
+
+
+_FIELDS = {item.name for item in fields(Manifest)}
 
 
 def sha256_of(path: Path) -> str:

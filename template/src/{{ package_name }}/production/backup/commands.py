@@ -169,13 +169,20 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
         database = open_database(settings.database_url)
         with _workspace(settings) as work:
             manifest, data = _locate(args.backup, local, remote, work)
-            if args.force and database.contents().data_rows:
+
+            def save_first() -> None:
                 saved, _ = create_backup(
                     database, local.folder, settings.service_name, settings.backup_timeout_seconds
                 )
                 print(f"Saved what the database held first: {saved.name}")
+
             seconds = restore_backup(
-                database, data, manifest, settings.backup_timeout_seconds, force=args.force
+                database,
+                data,
+                manifest,
+                settings.backup_timeout_seconds,
+                force=args.force,
+                before_replacing=save_first,
             )
     except BackupError as exc:
         log.error("restore_failed", reason=str(exc))

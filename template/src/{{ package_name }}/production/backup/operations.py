@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,9 +97,19 @@ def _check_kind(database: Database, manifest: Manifest) -> None:
 
 
 def restore_backup(
-    database: Database, data: Path, manifest: Manifest, timeout: float, *, force: bool
+    database: Database,
+    data: Path,
+    manifest: Manifest,
+    timeout: float,
+    *,
+    force: bool,
+    before_replacing: Callable[[], object] | None = None,
 ) -> float:
-    """Replace the database's contents with the backup's; returns the seconds it took."""
+    """Replace the database's contents with the backup's; returns the seconds it took.
+
+    `before_replacing` runs once the backup has passed its checks and only if the database has
+    rows that `force` lets the restore replace (the command saves them there).
+    """
     _check_kind(database, manifest)
     verify(data, manifest)
     rows = database.contents().data_rows
@@ -108,6 +119,8 @@ def restore_backup(
             "Stop the service, make sure this is the backup you want, then run the restore "
             "again with --force (it saves what is there first)"
         )
+    if rows and before_replacing is not None:
+        before_replacing()
     started = time.monotonic()
     database.restore(data, timeout)
     return time.monotonic() - started
