@@ -1,4 +1,4 @@
-"""The service's command line: `serve`, `migrate`, and the auth backend's account commands.
+"""The service's command line: `serve`, `migrate`, backups, and the auth backend's accounts.
 
 Configuration comes from the environment (see settings.py); an unfit configuration stops the
 command with exit status 2 and a message saying which setting to fix.
@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .db import migrate
 from .production.auth.commands import add_commands
+from .production.backup.commands import add_commands as add_backup_commands
 from .production.errors import CommandError
 from .production.logging import configure_logging
 from .settings import Settings, get_settings
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     migrate_cmd.set_defaults(handler=_migrate)
 
+    add_backup_commands(commands)
     add_commands(commands)
     return parser
 
