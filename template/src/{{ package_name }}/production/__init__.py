@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import backend as auth_backend
-from .auth.guard import public_endpoint, refuse_undecided_routes
+from .auth.guard import document_security, public_endpoint, refuse_undecided_routes
 from .errors import ProblemError, external_call, install_error_handlers
 from .health import add_readiness_check, healthz, readyz
 from .http import HttpClient, make_http_client
@@ -49,6 +49,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.readiness_checks = {}
     install_error_handlers(app)
     auth_backend.setup(app, settings)
+    document_security(app, auth_backend.security_schemes(settings))
     # On the app itself rather than through include_router: probes call these every few
     # seconds, and a route on an included router costs FastAPI more to reach.
     app.add_api_route(

@@ -7,13 +7,15 @@ to start the service while that list is not empty (default deny), and a test say
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
 
 import structlog
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security.base import SecurityBase
 
 from ..errors import ProblemError
 from .backend import authenticate
@@ -42,8 +44,14 @@ def public_endpoint(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
-async def authenticated(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-    """A route any authenticated caller may use; also the base of `require`."""
+async def authenticated(request: Request) -> Principal:
+    """A route any authenticated caller may use; also the base of `require`.
+
+    One dependency, which calls the backend itself: each level of a FastAPI dependency chain
+    costs about 25 µs a request to solve (bench/README.md). For the same reason the OpenAPI
+    security schemes are added to the schema (`document_security`), not declared as dependencies.
+    """
+    principal = await authenticate(request)
     # Later lines of this request, the access line included, say who made it.
     structlog.contextvars.bind_contextvars(principal=principal.id)
     return principal
@@ -52,7 +60,8 @@ async def authenticated(principal: Annotated[Principal, Depends(authenticate)]) 
 def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets the request through only with `permission`, and gives its caller."""
 
-    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await authenticated(request)
         if not may(principal, permission):
             log.warning("permission_denied", principal=principal.id, permission=str(permission))
             raise ProblemError(403, f"This needs the {permission} permission.")
@@ -94,6 +103,36 @@ def undecided_routes(app: FastAPI) -> list[str]:
             # Anything else (a mounted app, a plain Starlette route) cannot carry a decision.
             undecided.append(f"{route.path} ({type(route.original_route).__name__})")
     return undecided
+
+
+def document_security(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
+    """Name the backend's security schemes in the OpenAPI schema, on every operation that needs
+    a caller, so /docs can authorise requests."""
+    generate = app.openapi
+    definitions = {scheme.scheme_name: scheme.model for scheme in schemes}
+    requirement = [{name: []} for name in definitions]
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        components = schema.setdefault("components", {})
+        components["securitySchemes"] = jsonable_encoder(
+            definitions, by_alias=True, exclude_none=True
+        )
+        for route in iter_route_contexts(app.routes):
+            if isinstance(route.original_route, APIRoute) and _needs_a_caller(route):
+                operations = schema["paths"].get(route.path_format, {})
+                for method in route.methods or ():
+                    if method.lower() in operations:
+                        operations[method.lower()]["security"] = requirement
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _needs_a_caller(route: Any) -> bool:
+    if getattr(route.endpoint, DECISION, None) == "public":
+        return False
+    return any(decision != "public" for decision in _decisions(route.dependant))
 
 
 def refuse_undecided_routes(app: FastAPI) -> None:
