@@ -61,8 +61,9 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "author_name": "O'Brien & Søn",
     },
 }
-# A Jinja expression, statement or comment left unrendered (a Python dict's "}}" is not one).
-LEFTOVER_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+# A Jinja expression, statement or comment left unrendered (a Python dict's "}}" is not one,
+# nor a GitHub Actions expression, "${{ ... }}", which workflows carry on purpose).
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
 
 
 def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
