@@ -59,6 +59,7 @@ RESULTS_DIR = REPO_ROOT / "bench" / "results"
 PROJECT_NAME = "Bench Service"
 PACKAGE = "bench_service"
 ME = "/api/v1/auth/me"
+SHAPED_ME = "/api/v1/shaped/me"
 HEALTHZ = "/healthz"
 TOKEN_PATH = "/api/v1/auth/token"
 # High enough that no request is refused during a run (a 429 aborts the run).
@@ -88,7 +89,8 @@ _TEMP_DIRS = tuple(
 BARE_APP = '''\
 """Bare FastAPI serving endpoints shaped like the production stack's: the benchmark's baseline."""
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 
 app = FastAPI()
 
@@ -97,6 +99,25 @@ app = FastAPI()
 async def me() -> dict[str, str | list[str]]:
     # The body the service's /api/v1/auth/me returns for the bench user, without auth.
     return {"id": "1", "name": "bench@example.com", "roles": ["user"]}
+
+
+# The same body in the shape the service's route has (an included router, a response model):
+# what FastAPI itself charges for that shape, with no production layer.
+class Me(BaseModel):
+    id: str
+    name: str | None
+    roles: list[str]
+
+
+router = APIRouter(prefix="/api/v1/shaped")
+
+
+@router.get("/me")
+async def shaped_me() -> Me:
+    return Me(id="1", name="bench@example.com", roles=["user"])
+
+
+app.include_router(router)
 
 
 @app.get("/healthz")
@@ -655,6 +676,8 @@ def make_variants(args: argparse.Namespace) -> list[Variant]:
     variants = [
         Variant("bare", "bare FastAPI", "memory", "bare_app:app", False, {}, me, "bare",
                 False, False, False, False),
+        Variant("bare_shaped", "bare, router + model", "memory", "bare_app:app", False, {},
+                SHAPED_ME, "bare", False, False, False, False),
         Variant("production", "whole stack (memory)", "memory", app, True, {}, me, "bare",
                 True, True, True, True),
         Variant("production_nolimit", "stack, limiter off", "memory", app, True,
