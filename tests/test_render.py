@@ -21,25 +21,12 @@ NEWEST_PYTHON = max(
 )
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {"project_name": "My Service"},
+    # Each non-default choice of each question with choices, one at a time.
     **{
-        f"python-{version}": {"project_name": "My Service", "python_version": version}
-        for version in COPIER_YML["python_version"]["choices"].values()
-        if version != COPIER_YML["python_version"]["default"]
-    },
-    **{
-        f"auth-{auth}": {"project_name": "My Service", "auth": auth}
-        for auth in COPIER_YML["auth"]["choices"].values()
-        if auth != COPIER_YML["auth"]["default"]
-    },
-    **{
-        f"store-{store}": {"project_name": "My Service", "rate_limit_store": store}
-        for store in COPIER_YML["rate_limit_store"]["choices"].values()
-        if store != COPIER_YML["rate_limit_store"]["default"]
-    },
-    **{
-        f"database-{database}": {"project_name": "My Service", "database": database}
-        for database in COPIER_YML["database"]["choices"].values()
-        if database != COPIER_YML["database"]["default"]
+        f"{question}-{choice}": {"project_name": "My Service", question: choice}
+        for question in ("python_version", "auth", "rate_limit_store", "database")
+        for choice in COPIER_YML[question]["choices"].values()
+        if choice != COPIER_YML[question]["default"]
     },
     # Every backend with every store and database under the newest Python: its lint (pyupgrade)
     # asks for the most.
