@@ -54,13 +54,18 @@ def test_the_run_sets_cover_every_stack_choice() -> None:
     assert covered == every
 
 
-# Run with the generated project's own psycopg: create or drop the database argv[2] names.
+# Run with the generated project's own psycopg and SQLAlchemy: create or drop the database argv[2]
+# names on the server of TEST_DATABASE_URL (as the service's tests do), and print its URL.
 _POSTGRES_ADMIN = """
-import sys, psycopg
+import os, sys, psycopg
+from sqlalchemy.engine import make_url
 verb, name = sys.argv[1:]
+server = make_url(os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"))
 force = " WITH (FORCE)" if verb == "DROP" else ""
-with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as db:
+dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+with psycopg.connect(dsn, autocommit=True) as db:
     db.execute(f'{verb} DATABASE "{name}"{force}')
+print(server.set(database=name).render_as_string(hide_password=False))
 """
 
 
@@ -79,9 +84,9 @@ def synced(
     # A database of its own on the local server, as the service's README tells a user to make.
     name = f"acceptance_{uuid.uuid4().hex[:12]}"
     admin = ["uv", "run", "--frozen", "python", "-c", _POSTGRES_ADMIN]
-    run([*admin, "CREATE", name], cwd=project)
+    url = run([*admin, "CREATE", name], cwd=project).stdout.strip()
     try:
-        yield project, package, {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1/{name}"}
+        yield project, package, {"DATABASE_URL": url}
     finally:
         run([*admin, "DROP", name], cwd=project)
 
