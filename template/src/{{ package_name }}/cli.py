@@ -20,6 +20,7 @@ from .production.auth.commands import add_commands
 from .production.backup.commands import add_commands as add_backup_commands
 from .production.errors import CommandError
 from .production.logging import configure_logging
+from .production.ratelimit_store import SHARED_ACROSS_PROCESSES
 from .settings import Settings, get_settings
 
 EXIT_FAILURE = 1
@@ -54,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.workers > 1 and settings.rate_limit_enabled and not SHARED_ACROSS_PROCESSES:
+        log.warning(
+            "rate_limits_per_process",
+            workers=args.workers,
+            detail="each worker counts on its own: a client gets up to workers x each limit",
+            fix="choose the redis rate-limit store to share one budget (docs/rate-limiting.md)",
+        )
     if settings.auto_migrate if args.migrate is None else args.migrate:
         migrate.upgrade(settings.database_url)
     uvicorn.run(
