@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -68,18 +68,11 @@ class SQLiteDatabase:
     def dump(self, into: Path, timeout: float) -> tuple[Contents, str]:
         """Write a consistent copy of the live database to `into`."""
         try:
-            source = self._existing()
-            try:
-                copy = self._open(into)
-                try:
-                    source.backup(copy)
-                    # One self-contained file: no -wal beside it to lose when it is moved.
-                    copy.execute("PRAGMA journal_mode=DELETE")
-                    contents = contents_of(copy)
-                finally:
-                    copy.close()
-            finally:
-                source.close()
+            with closing(self._existing()) as source, closing(self._open(into)) as copy:
+                source.backup(copy)
+                # One self-contained file: no -wal beside it to lose when it is moved.
+                copy.execute("PRAGMA journal_mode=DELETE")
+                contents = contents_of(copy)
         except sqlite3.Error as exc:
             raise BackupError(f"SQLite could not copy {self.path}: {exc}") from exc
         return contents, f"sqlite3 {sqlite3.sqlite_version} backup API"
@@ -88,11 +81,8 @@ class SQLiteDatabase:
         if not self.path.is_file():
             return Contents({}, None)
         try:
-            connection = self._existing()
-            try:
+            with closing(self._existing()) as connection:
                 return contents_of(connection)
-            finally:
-                connection.close()
         except sqlite3.Error as exc:
             raise BackupError(f"SQLite could not read {self.path}: {exc}") from exc
 
@@ -103,27 +93,21 @@ class SQLiteDatabase:
         live database's -wal and -shm files beside a file they do not belong to.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        read_only = f"{backup.resolve().as_uri()}?mode=ro"
         try:
-            source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                target = self._open(self.path)
-                try:
-                    source.backup(target)
-                finally:
-                    target.close()
-            finally:
-                source.close()
+            with (
+                closing(sqlite3.connect(read_only, uri=True)) as source,
+                closing(self._open(self.path)) as target,
+            ):
+                source.backup(target)
         except sqlite3.Error as exc:
             raise BackupError(f"SQLite could not restore into {self.path}: {exc}") from exc
 
     def integrity_problems(self) -> list[str]:
         try:
-            connection = self._existing()
-            try:
+            with closing(self._existing()) as connection:
                 checked = [row[0] for row in connection.execute("PRAGMA integrity_check")]
                 dangling = connection.execute("PRAGMA foreign_key_check").fetchall()
-            finally:
-                connection.close()
         except sqlite3.Error as exc:
             return [f"SQLite cannot read the restored database: {exc}"]
         problems = [] if checked == ["ok"] else [f"integrity_check: {'; '.join(checked[:5])}"]
