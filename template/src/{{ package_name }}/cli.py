@@ -1,4 +1,4 @@
-"""The service's command line: `serve`, `migrate`, backups, and the auth backend's accounts.
+"""The service's command line: serve, migrate, backups, smoke, and the auth backend's accounts.
 
 Configuration comes from the environment (see settings.py); an unfit configuration stops the
 command with exit status 2 and a message saying which setting to fix.
@@ -22,6 +22,7 @@ from .production.errors import CommandError
 from .production.logging import configure_logging
 from .production.ratelimit_store import SHARED_ACROSS_PROCESSES
 from .settings import Settings, get_settings
+from .smoke import add_command as add_smoke_command
 
 EXIT_FAILURE = 1
 EXIT_CONFIG_ERROR = 2
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.set_defaults(handler=_migrate)
 
     add_backup_commands(commands)
+    add_smoke_command(commands)
     add_commands(commands)
     return parser
 
