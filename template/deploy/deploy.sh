@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Deploys one release (a container image) to one environment: the database migrations, then the
+# rollout, then a wait until the new release is healthy. The pipeline runs it
+# (.github/workflows/deploy.yml); a person can run the same command by hand:
+#
+#   deploy/deploy.sh [--dry-run] ENVIRONMENT IMAGE
+#   deploy/deploy.sh --dry-run staging ghcr.io/acme/billing-api:0f3c9d2...
+#
+# It prints (and gives GitHub Actions) previous-image=, the release that ran before, so that
+# deploy/rollback.sh can go back to it. The target's settings are environment variables: see
+# deploy/target.sh.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/lib.sh
+. "$here/lib.sh"
+# shellcheck source=deploy/target.sh
+. "$here/target.sh"
+
+parse_args IMAGE "$@"
+[ "${#ARGS[@]}" = 1 ] || usage IMAGE
+IMAGE=${ARGS[0]}
+case $IMAGE in
+    *[[:space:]]* | "" | -*) die "'$IMAGE' is not an image reference, e.g. ghcr.io/acme/billing-api:0f3c9d2" ;;
+esac
+
+target_check
+if [ "$DRY_RUN" = 1 ]; then
+    previous="(the release running now)"
+else
+    previous=$(target_current)
+fi
+echo "Deploying ${IMAGE} to ${ENVIRONMENT} (running now: ${previous:-nothing})"
+target_deploy "$IMAGE"
+if [ "$DRY_RUN" = 0 ]; then
+    output previous-image "$previous"
+fi
+echo "Deployed ${IMAGE} to ${ENVIRONMENT}"
