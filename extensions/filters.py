@@ -63,6 +63,12 @@ def py_str(value: object) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def gha(value: object) -> str:
+    """'vars.X' -> '${{ vars.X }}': a GitHub Actions expression in a rendered workflow, for
+    includes, where a {% raw %} block would leave a blank line behind."""
+    return "${{ " + str(value) + " }}"
+
+
 def is_reserved_module(value: object) -> bool:
     """True for names that cannot be the service's package without breaking imports."""
     name = str(value)
@@ -77,3 +83,4 @@ class NameFilters(Extension):
         environment.filters["is_reserved_module"] = is_reserved_module
         environment.filters["py_str"] = py_str
         environment.filters["toml_str"] = toml_str
+        environment.filters["gha"] = gha

@@ -28,10 +28,9 @@ if [ "$DRY_RUN" = 1 ]; then
     previous="(the release running now)"
 else
     previous=$(target_current)
+    # Known before anything changes, so that a failed rollout can be rolled back too.
+    output previous-image "$previous"
 fi
 echo "Deploying ${IMAGE} to ${ENVIRONMENT} (running now: ${previous:-nothing})"
 target_deploy "$IMAGE"
-if [ "$DRY_RUN" = 0 ]; then
-    output previous-image "$previous"
-fi
 echo "Deployed ${IMAGE} to ${ENVIRONMENT}"
