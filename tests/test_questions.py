@@ -52,6 +52,11 @@ BAD_ANSWERS = [
     ({"project_name": "X", "author_name": ""}, "e.g. Platform Team"),
     ({"project_name": "X", "author_email": "nope"}, "e.g. platform@example.com (got 'nope')"),
     ({"project_name": "X", "python_version": "2.7"}, "2.7"),
+    (
+        {"project_name": "X", "deploy_target": "kubernetes"},
+        "deploy_target kubernetes runs several replicas, which cannot share a SQLite file: "
+        "answer database=postgresql",
+    ),
 ]
 
 

@@ -23,8 +23,13 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {"project_name": "My Service"},
     # Each non-default choice of each question with choices, one at a time.
     **{
-        f"{question}-{choice}": {"project_name": "My Service", question: choice}
-        for question in ("python_version", "auth", "rate_limit_store", "database")
+        f"{question}-{choice}": {
+            "project_name": "My Service",
+            question: choice,
+            # Kubernetes runs replicas, which need a database server (copier.yml's validator).
+            **({"database": "postgresql"} if choice == "kubernetes" else {}),
+        }
+        for question in ("python_version", "auth", "rate_limit_store", "database", "deploy_target")
         for choice in COPIER_YML[question]["choices"].values()
         if choice != COPIER_YML[question]["default"]
     },
