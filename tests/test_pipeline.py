@@ -150,6 +150,7 @@ def test_production_waits_for_staging_and_runs_in_its_environment(copie: Any) ->
     jobs = deploy["jobs"]
     assert jobs["checks"]["uses"] == "./.github/workflows/ci.yml"
     assert jobs["build"]["needs"] == "checks"
+    assert jobs["build"]["if"] == "github.ref == 'refs/heads/main'"
     assert jobs["build"]["permissions"] == {"contents": "read", "packages": "write"}
     for environment, needs in (("staging", "build"), ("production", ["build", "staging"])):
         job = jobs[environment]
