@@ -1,4 +1,4 @@
-"""The generated service for real: uv sync, its own test suite, and `uv run <package> serve`."""
+"""The generated service for real: uv sync, its mypy and its tests, and `uv run <package> serve`."""
 
 from __future__ import annotations
 
@@ -89,6 +89,14 @@ def synced(
         yield project, package, {"DATABASE_URL": url}
     finally:
         run([*admin, "DROP", name], cwd=project)
+
+
+def test_its_own_type_check_passes(synced: tuple[Path, str, dict[str, str]]) -> None:
+    """`uv run mypy`, as the service's CI runs it ([tool.mypy] in its pyproject.toml): it needs
+    the synced environment, so it runs here rather than next to ruff in test_render.py."""
+    project, _, _ = synced
+    done = run(["uv", "run", "--frozen", "mypy"], cwd=project)
+    assert done.stdout.startswith("Success: no issues found"), done.stdout
 
 
 def test_its_own_test_suite_passes(synced: tuple[Path, str, dict[str, str]]) -> None:

@@ -20,6 +20,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httpx
 
@@ -27,6 +28,38 @@ from .production.auth.commands import smoke_headers
 from .production.errors import CommandError
 
 NOTES = "/api/v1/notes"
+
+
+class SmokeResponse(Protocol):
+    """What the smoke test reads of an answer."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    def json(self) -> Any: ...
+
+
+class SmokeClient(Protocol):
+    """What the smoke test asks of an HTTP client: the httpx.Client of `smoke URL`, or in the
+    tests Starlette's TestClient, which is built on httpx2 and so is not an httpx.Client."""
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SmokeResponse: ...
+    def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        auth: tuple[str, str] = ...,
+    ) -> SmokeResponse: ...
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +82,7 @@ def smoke_command(_settings: object, args: argparse.Namespace) -> int:
 
 
 def check(
-    client: httpx.Client,
+    client: SmokeClient,
     environ: Mapping[str, str],
     *,
     wait: float,
@@ -77,7 +110,7 @@ def check(
     return [ready, f"smoke: GET {NOTES} ok as an authenticated caller (request {request_id})"]
 
 
-def _ready(client: httpx.Client, wait: float, sleep: Callable[[float], None]) -> str:
+def _ready(client: SmokeClient, wait: float, sleep: Callable[[float], None]) -> str:
     deadline = time.monotonic() + wait
     while True:
         try:

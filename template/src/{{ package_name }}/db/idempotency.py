@@ -9,8 +9,9 @@ transaction, then fails, and that request replays the stored result.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import CursorResult, Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,9 +90,14 @@ class IdempotencyKeyRepository:
         ).all()
         if not expired:
             return 0
-        result = await self.session.execute(
-            delete(IdempotencyKey)
-            .where(IdempotencyKey.id.in_(expired), IdempotencyKey.expires_at <= now)
-            .execution_options(synchronize_session=False)
+        # A DELETE without RETURNING gives a CursorResult, though Session.execute is typed to
+        # return the Result it is a subclass of (SQLAlchemy's advice: cast for the rowcount).
+        result = cast(
+            "CursorResult[Any]",
+            await self.session.execute(
+                delete(IdempotencyKey)
+                .where(IdempotencyKey.id.in_(expired), IdempotencyKey.expires_at <= now)
+                .execution_options(synchronize_session=False)
+            ),
         )
         return result.rowcount

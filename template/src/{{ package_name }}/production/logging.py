@@ -233,12 +233,16 @@ def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> Non
     else:
         tracebacks = []
         render = render_text = structlog.dev.ConsoleRenderer()
-        to_bytes = [_encode]
+        # structlog types every processor as taking an event dict; one after the renderer, as
+        # here, takes what the renderer returned (the console's str).
+        to_bytes = [_encode]  # type: ignore[list-item]
 
     structlog.configure(
         processors=[*shared, *tracebacks, render, *to_bytes],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.BytesLoggerFactory(file=_sink),
+        # structlog annotates the file as a BinaryIO, but BytesLogger only calls its write() and
+        # flush(), which _Sink has.
+        logger_factory=structlog.BytesLoggerFactory(file=_sink),  # type: ignore[arg-type]
         # Module-level loggers follow a later configure_logging() call. The one hot path, the
         # access line, binds a concrete logger once per app instead (see requestid.py).
         cache_logger_on_first_use=False,

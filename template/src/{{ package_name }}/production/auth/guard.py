@@ -110,7 +110,7 @@ def document_security(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
     a caller, so /docs can authorise requests."""
     generate = app.openapi
     definitions = {scheme.scheme_name: scheme.model for scheme in schemes}
-    requirement = [{name: []} for name in definitions]
+    requirement: list[dict[str, list[str]]] = [{name: []} for name in definitions]
 
     def openapi() -> dict[str, Any]:
         schema = generate()

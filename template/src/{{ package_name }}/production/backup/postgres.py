@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from .archive import BackupError, Contents
 
@@ -224,8 +224,10 @@ class PostgresDatabase:
                 # template0: empty, as pg_dump's documentation asks of a restore's target.
                 connection.execute(text(f"CREATE DATABASE {quoted} TEMPLATE template0"))
             except SQLAlchemyError as exc:
+                # The driver's own message where there is one (a StatementError carries it).
+                reason = exc.orig if isinstance(exc, StatementError) else exc
                 raise BackupError(
-                    f"The drill could not create its scratch database {name} ({exc.orig}): "
+                    f"The drill could not create its scratch database {name} ({reason}): "
                     "grant the user CREATEDB (ALTER ROLE <user> CREATEDB), or run the drill as "
                     "one that has it"
                 ) from exc
