@@ -65,8 +65,8 @@ def start_session():
     return {"author": session["author"]}
 
 
-@bp.delete("/session")
-def end_session():
+@bp.post("/logout")
+def logout():
     session.pop("author", None)
     return "", 204
 

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///linkshelf.db"
-    secret_key: str = ""
+    database_url: str
+    secret_key: str
 
 
 def load_settings() -> Settings:
