@@ -1,0 +1,1 @@
+"""Stock tracking for the workshop: items, stock movements, CSV import."""
