@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from extensions.filters import is_reserved_module, py_str, slugify, snake, toml_str
+from extensions.filters import gha, is_reserved_module, py_str, slugify, snake, toml_str
 
 TEXTS = ["plain", 'say "hi"', "it's", """both ' and " """, "back\\slash", "Café ünïcode", "a\nb"]
 
@@ -49,3 +49,7 @@ def test_py_str_round_trips_and_is_already_formatted(text: str) -> None:
 def test_toml_str_round_trips(text: str) -> None:
     assert tomllib.loads(f"x = {toml_str(text)}\n")["x"] == text
     assert json.loads(toml_str(text)) == text
+
+
+def test_gha_writes_a_github_actions_expression() -> None:
+    assert gha("secrets.SMOKE_PASSWORD") == "${{ secrets.SMOKE_PASSWORD }}"
