@@ -28,11 +28,18 @@ start() {
     setsid nohup "$STUB_PROJECT/.venv/bin/my_service" serve --port "$port" \
         >>"$STUB_STATE/server.log" 2>&1 </dev/null &
     echo $! >"$STUB_STATE/server.pid"
-    for _ in $(seq 50); do
-        curl --silent --fail --output /dev/null "$DEPLOY_URL/healthz" && break
-        sleep 0.2
-    done
-    curl --silent --fail --output /dev/null "$DEPLOY_URL/healthz" || die "$image did not start"
+    # Python's urllib, not curl: a fresh CI machine has Python and git only.
+    "$STUB_PROJECT/.venv/bin/python" - "$DEPLOY_URL/healthz" <<'PY' || die "$image did not start"
+import sys, time, urllib.request
+for _ in range(50):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        break
+    except OSError:
+        time.sleep(0.2)
+else:
+    sys.exit(1)
+PY
     echo "$image" >"$STUB_STATE/$ENVIRONMENT.current"
 }
 
