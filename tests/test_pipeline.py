@@ -95,6 +95,9 @@ def test_the_pipeline_passes_every_validator(copie: Any, target: str) -> None:
             compose,
             cwd=project,
         )
+        # Migrations are a step of their own; a rolled-back release must not try to run them.
+        app = yaml.safe_load(compose.read_text())["services"]["app"]
+        assert app["command"] == ["my_service", "serve", "--no-migrate"]
 
 
 def test_zizmor_finds_untrusted_input_in_a_run_step(copie: Any) -> None:
