@@ -69,14 +69,12 @@ def test_the_pipeline_passes_every_validator(copie: Any, target: str) -> None:
     )
     # actionlint also runs shellcheck on each run: step (shellcheck is on PATH).
     check(tool("actionlint"), "-no-color", "-oneline", *files, cwd=project)
+    # The whole repository, as ci.yml runs it: the workflows and Dependabot's configuration.
+    output = check(tool("zizmor"), "--offline", "--min-severity", "medium", ".", cwd=project)
+    assert "completed ./.github/dependabot.yml" in output
+    dependabot = project / ".github" / "dependabot.yml"
     check(
-        tool("zizmor"),
-        "--offline",
-        "--no-progress",
-        "--min-severity",
-        "medium",
-        *files,
-        cwd=project,
+        tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", dependabot, cwd=project
     )
     check(
         tool("shellcheck"),
