@@ -19,9 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 parse_args IMAGE "$@"
 [ "${#ARGS[@]}" = 1 ] || usage IMAGE
 IMAGE=${ARGS[0]}
-case $IMAGE in
-    *[[:space:]]* | "" | -*) die "'$IMAGE' is not an image reference, e.g. ghcr.io/acme/billing-api:0f3c9d2" ;;
-esac
+check_image "$IMAGE"
 
 target_check
 if [ "$DRY_RUN" = 1 ]; then

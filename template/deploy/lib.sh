@@ -67,6 +67,15 @@ run_with_input() {
     fi
 }
 
+# Fails unless $1 looks like an image reference: registry/name[:tag][@digest], no options.
+check_image() {
+    case $1 in
+        "" | -* | *[!A-Za-z0-9._/:@-]*)
+            die "'$1' is not an image reference, e.g. ghcr.io/acme/billing-api:0f3c9d2"
+            ;;
+    esac
+}
+
 # Fails, naming each unset variable and what it is for ("NAME: help" pairs).
 require_settings() {
     local missing=0 pair name

@@ -18,9 +18,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 parse_args "[IMAGE]" "$@"
 [ "${#ARGS[@]}" -le 1 ] || usage "[IMAGE]"
 IMAGE=${ARGS[0]:-}
-case $IMAGE in
-    *[[:space:]]* | -*) die "'$IMAGE' is not an image reference, e.g. ghcr.io/acme/billing-api:0f3c9d2" ;;
-esac
+if [ -n "$IMAGE" ]; then
+    check_image "$IMAGE"
+fi
 
 target_check
 echo "Rolling ${ENVIRONMENT} back to ${IMAGE:-the previous release}"
