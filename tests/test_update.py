@@ -66,7 +66,14 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
     template_readme.write_text(
         template_readme.read_text() + "\n## Support\n\nAsk the platform team.\n"
     )
-    health = template / "template" / "src" / "{{ package_name }}" / "production" / "health.py"
+    health = (
+        template
+        / "template"
+        / "{% if mode == 'new' %}src{% endif %}"
+        / "{{ package_name }}"
+        / "production"
+        / "health.py"
+    )
     edit(health, '"status": "ok"', '"status": "alive"')
     git(template, "commit", "-qam", "v0.2.0")
     git(template, "tag", "v0.2.0")

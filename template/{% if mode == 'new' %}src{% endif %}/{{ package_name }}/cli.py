@@ -18,8 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .db import migrate
 from .production.auth.commands import add_commands
 from .production.backup.commands import add_commands as add_backup_commands
-from .production.errors import CommandError
 from .production.logging import configure_logging
+from .production.problems import CommandError
 from .production.ratelimit_store import SHARED_ACROSS_PROCESSES
 from .settings import Settings, get_settings
 from .smoke import add_command as add_smoke_command

@@ -14,7 +14,7 @@ import structlog
 from alembic.script import ScriptDirectory
 
 from ...db import migrate
-from ..errors import CommandError
+from ..problems import CommandError
 from .archive import MANIFEST_SUFFIX, NAME, BackupError, Manifest
 from .operations import create_backup, open_database, restore_backup, restore_drill
 from .store import LocalStore, S3Store

@@ -39,7 +39,7 @@ from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 
 from .auth.backend import identify
-from .errors import ProblemError, send_problem
+from .problems import ProblemError, send_problem
 from .ratelimit_store import CounterStore, StoreUnavailableError, open_store
 
 if TYPE_CHECKING:

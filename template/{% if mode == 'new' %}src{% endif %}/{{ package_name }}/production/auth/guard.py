@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security.base import SecurityBase
 
-from ..errors import ProblemError
+from ..problems import ProblemError
 from .backend import authenticate
 from .policy import Permission, may
 from .principal import Principal

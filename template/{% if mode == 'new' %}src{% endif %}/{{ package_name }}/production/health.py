@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 
-from .errors import ProblemError
+from .problems import ProblemError
 
 ReadinessCheck = Callable[[FastAPI], Awaitable[object]]
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .errors import problem_for_unhandled, send_problem
+from .errors import problem_for_unhandled
 from .logging import access_line_writer, request_id_var
+from .problems import send_problem
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send

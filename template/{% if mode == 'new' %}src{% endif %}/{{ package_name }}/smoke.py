@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import httpx
 
 from .production.auth.commands import smoke_headers
-from .production.errors import CommandError
+from .production.problems import CommandError
 
 NOTES = "/api/v1/notes"
 

@@ -1,6 +1,6 @@
 """Error boundaries: every error a client sees is an RFC 9457 problem+json document.
 
-- `ProblemError` is the one exception to raise for an error the client should see.
+- `ProblemError` (problems.py) is the one exception to raise for an error the client should see.
 - `external_call(...)` wraps a call to something outside the process (database, HTTP, files) so its
   failure becomes a logged 502/503/504 problem instead of a crash.
 - A write that lost to another one is a conflict, not a crash: a unique constraint violation
@@ -13,27 +13,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
-import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
 
-from .logging import request_id_var
+from .problems import ProblemError, internal_error
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
-    from starlette.types import Send
+    from starlette.responses import Response
 
-PROBLEM_JSON = "application/problem+json"
 STALE_WRITE = (
     "The resource has changed since you read it, so this write was not applied. GET it again, "
     "reapply your change to what you get, and send it with the new ETag in If-Match."
@@ -43,77 +40,6 @@ _WRITE_PRECONDITIONS = ("if-match", "if-unmodified-since")
 # SQLite's extended result codes for a broken UNIQUE or PRIMARY KEY constraint.
 _SQLITE_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 log = structlog.get_logger(__name__)
-
-
-class CommandError(Exception):
-    """A command-line command cannot go on; the message says why and what to do."""
-
-
-class ProblemError(Exception):
-    """An error for the client, rendered as problem+json.
-
-    `detail` is shown to the client: say what went wrong and how to fix the request, never
-    anything internal. Extra keyword arguments become extension members of the problem.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        detail: str | None = None,
-        *,
-        title: str | None = None,
-        type_: str = "about:blank",
-        headers: Mapping[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        self.status = status
-        self.title = title or HTTPStatus(status).phrase
-        self.detail = detail
-        self.type = type_
-        self.headers = dict(headers or {})
-        self.extensions = extensions
-        super().__init__(detail or self.title)
-
-    def body(self, instance: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
-        if self.detail:
-            body["detail"] = self.detail
-        if instance:
-            body["instance"] = instance
-        body.update(self.extensions)
-        body["request_id"] = request_id_var.get()
-        return body
-
-    def response(self, instance: str | None) -> Response:
-        return Response(
-            orjson.dumps(self.body(instance)),
-            status_code=self.status,
-            headers=self.headers,
-            media_type=PROBLEM_JSON,
-        )
-
-
-def internal_error() -> ProblemError:
-    return ProblemError(
-        500, "An unexpected error occurred. Quote the request ID when you report it."
-    )
-
-
-def unauthorized(
-    reason: str, *, invalid_token: bool = True, other_challenges: tuple[str, ...] = ()
-) -> ProblemError:
-    """A 401 problem with the WWW-Authenticate challenge RFC 6750 asks for.
-
-    `invalid_token=False` for a request that sent no credentials at all. `other_challenges`
-    name further ways the backend accepts credentials (RFC 9110 allows several challenges).
-    """
-    challenge = "Bearer"
-    if invalid_token:
-        # A quoted-string (RFC 9110): backslash-escape what would end it early.
-        quoted = reason.replace("\\", "\\\\").replace('"', '\\"')
-        challenge += f' error="invalid_token", error_description="{quoted}"'
-    challenge = ", ".join((challenge, *other_challenges))
-    return ProblemError(401, reason, headers={"WWW-Authenticate": challenge})
 
 
 def dependency_problem(dependency: str, exc: BaseException) -> ProblemError | None:
@@ -210,24 +136,6 @@ def problem_for_unhandled(exc: Exception) -> ProblemError:
     else:
         dependency = "dependency"
     return dependency_problem(dependency, exc) or internal_error()
-
-
-async def send_problem(
-    send: Send,
-    problem: ProblemError,
-    instance: str | None,
-    extra_headers: list[tuple[bytes, bytes]],
-) -> None:
-    """Send a problem from pure ASGI code (middleware), where there is no Response machinery."""
-    response = problem.response(instance)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status_code,
-            "headers": [*response.raw_headers, *extra_headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": response.body})
 
 
 def _http_exception(request: Request, exc: Exception) -> Response:
