@@ -113,13 +113,19 @@ def _find_app(root: Path) -> tuple[str, str, Path] | None:
 
 
 def _layer_path(root: Path, app_file: Path) -> str:
-    """Inside the app's top-level package, or a top-level `production` beside a flat module."""
+    """Inside the app's top-level package, or a top-level `production` beside a flat module;
+    `production_layer` when the app already has something called `production`."""
     parts = app_file.relative_to(root).parts
     if len(parts) == 1:
-        return "production"
-    if parts[0] == "src" and len(parts) > 2:
-        return f"src/{parts[1]}/production"
-    return f"{parts[0]}/production"
+        parent = ""
+    elif parts[0] == "src" and len(parts) > 2:
+        parent = f"src/{parts[1]}/"
+    else:
+        parent = f"{parts[0]}/"
+    for name in ("production", "production_layer"):
+        if not any((root / f"{parent}{name}{suffix}").exists() for suffix in ("", ".py")):
+            return f"{parent}{name}"
+    return f"{parent}prodbridge_layer"
 
 
 def _pyproject(root: Path) -> dict[str, Any]:

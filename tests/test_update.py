@@ -62,7 +62,7 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
     git(project, "commit", "-qm", "team edits")
 
     # ... then the template improves and is released as v0.2.0.
-    template_readme = template / "template" / "README.md.jinja"
+    template_readme = template / "template" / "{% if mode == 'new' %}README.md{% endif %}.jinja"
     template_readme.write_text(
         template_readme.read_text() + "\n## Support\n\nAsk the platform team.\n"
     )

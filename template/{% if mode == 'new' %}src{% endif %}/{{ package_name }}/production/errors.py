@@ -25,6 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .handlers import http_exception, problem_error, validation_error
 from .problems import ProblemError, internal_error
 
 if TYPE_CHECKING:
@@ -138,32 +139,6 @@ def problem_for_unhandled(exc: Exception) -> ProblemError:
     return dependency_problem(dependency, exc) or internal_error()
 
 
-def _http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
-    phrase = HTTPStatus(exc.status_code).phrase
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
-    problem = ProblemError(exc.status_code, detail, headers=exc.headers)
-    return problem.response(request.url.path)
-
-
-def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
-    errors = exc.errors()
-    if any(error.get("type") == "json_invalid" for error in errors):
-        problem = ProblemError(400, "The request body is not valid JSON.")
-    else:
-        # Location, message and type only: echoing the input could echo a secret back.
-        problem = ProblemError(
-            422,
-            "The request does not match the expected shape; see `errors`.",
-            errors=[
-                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-                for e in errors
-            ],
-        )
-    return problem.response(request.url.path)
-
-
 async def _write_conflict(request: Request, exc: Exception) -> Response:
     conditional = any(name in request.headers for name in _WRITE_PRECONDITIONS)
     problem = conflict_problem(exc, conditional=conditional)
@@ -178,14 +153,9 @@ async def _write_conflict(request: Request, exc: Exception) -> Response:
     return problem.response(request.url.path)
 
 
-def _problem_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ProblemError)  # noqa: S101 - registered for this type only
-    return exc.response(request.url.path)
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(StarletteHTTPException, http_exception)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ProblemError, problem_error)
     app.add_exception_handler(sa_exc.IntegrityError, _write_conflict)
     app.add_exception_handler(StaleDataError, _write_conflict)

@@ -1,0 +1,51 @@
+"""Exception handlers that give an app's own errors the problem+json shape.
+
+For Starlette and FastAPI apps: `HTTPException` (a 404, a 405, one the app raised), FastAPI's
+request validation errors, and `ProblemError`.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING, cast
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .problems import ProblemError
+
+if TYPE_CHECKING:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+
+def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    problem = ProblemError(exc.status_code, detail, headers=exc.headers)
+    return problem.response(request.url.path)
+
+
+def validation_error(request: Request, exc: Exception) -> Response:
+    # Duck-typed (FastAPI's RequestValidationError has errors()), so that importing this module
+    # does not import FastAPI: a retrofit of a plain Starlette app uses it too.
+    errors = cast("RequestValidationError", exc).errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        problem = ProblemError(400, "The request body is not valid JSON.")
+    else:
+        # Location, message and type only: echoing the input could echo a secret back.
+        problem = ProblemError(
+            422,
+            "The request does not match the expected shape; see `errors`.",
+            errors=[
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                for e in errors
+            ],
+        )
+    return problem.response(request.url.path)
+
+
+def problem_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)  # noqa: S101 - registered for this type only
+    return exc.response(request.url.path)

@@ -1,0 +1,227 @@
+"""The edge: one ASGI app in front of the prototype's app, which it does not edit.
+
+For every HTTP request, before the app sees it:
+
+- `/healthz` and `/readyz` are answered here (see health.py);
+- the request is matched to its entry in production.toml; a request that matches none gets a
+  404 problem (default deny: the app is never reached by a route nobody decided on);
+- the caller is identified by its `X-API-Key` (the app's own `Authorization` is left alone) and
+  counted against the route's rate limit, or the default one: past it, a 429 problem;
+- the entry's access decision is enforced: 401 without a valid key, 403 without the permission.
+
+The app then gets the request with `X-Auth-Principal` and `X-Auth-Permissions` set to the caller
+(any the client sent are removed first), so it can make ownership checks of its own. Request IDs,
+the access line and the last-resort error boundary wrap all this (requestid.py, see `wrap`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import structlog
+from limits import parse
+
+from .access import Caller, Keys, RouteTable, Rule, allowed
+from .health import add_readiness_check, readiness, sqlite_check
+from .problems import ProblemError, send_problem
+from .ratelimit_store import CounterStore, StoreUnavailableError, open_store
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from .settings import Settings
+
+API_KEY_HEADER = b"x-api-key"
+PRINCIPAL_HEADER = b"x-auth-principal"
+PERMISSIONS_HEADER = b"x-auth-permissions"
+_STRIPPED = frozenset({API_KEY_HEADER, PRINCIPAL_HEADER, PERMISSIONS_HEADER})
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    name: str
+    amount: int
+    window_seconds: int
+    text: str  # "5 per 1 minute"
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Limit:
+        item = parse(text)
+        return cls(name, item.amount, item.get_expiry(), str(item))
+
+
+class Edge:
+    """The production layer's checks in front of `app` (any ASGI app)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, routes: RouteTable) -> None:
+        self.app = app
+        self.settings = settings
+        self.routes = routes
+        self.keys = Keys(settings.api_keys)
+        # Readiness checks register here, the rate limit store's among them.
+        self.state = SimpleNamespace(readiness_checks={}, settings=settings)
+        if settings.readiness_sqlite_path:
+            add_readiness_check(self, "database", sqlite_check(settings.readiness_sqlite_path))
+        self.default_limit = Limit.parse("default", settings.rate_limit_default)
+        self.limits = {
+            rule.name: Limit.parse(rule.name, rule.rate_limit)
+            for rule in routes.rules
+            if rule.rate_limit
+        }
+        self.store: CounterStore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            # production.toml has no decisions for websockets: refuse them (default deny).
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        path, method = scope["path"], scope["method"]
+        if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
+            await self._health(path, send)
+            return
+        rule = self.routes.find(method, path)
+        presented = _header(scope, API_KEY_HEADER)
+        caller = self.keys.caller(presented)
+        limit_headers: list[tuple[bytes, bytes]] = []
+        if self.settings.rate_limit_enabled:
+            # Before the route check: probing for routes counts against the prober too.
+            refusal, limit_headers = await self._count(scope, rule, caller)
+            if refusal is not None:
+                await send_problem(send, refusal, path, limit_headers)
+                return
+        if rule is None:
+            problem = ProblemError(404, "There is no such route.")
+            await send_problem(send, problem, path, limit_headers)
+            return
+        if not allowed(rule, caller):
+            await send_problem(send, self._denial(rule, caller, presented), path, limit_headers)
+            return
+        if caller is not None:
+            structlog.contextvars.bind_contextvars(principal=caller.name)
+        scope = {**scope, "headers": _forwarded_headers(scope, caller)}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and limit_headers:
+                message["headers"] = [*message.get("headers", ()), *limit_headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _health(self, path: str, send: Send) -> None:
+        if path == "/healthz":
+            body: dict[str, Any] = {"status": "ok"}
+        else:
+            try:
+                body = await readiness(self, self.settings.readiness_timeout_seconds)
+            except ProblemError as problem:
+                await send_problem(send, problem, path, [])
+                return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+    async def _count(
+        self, scope: Scope, rule: Rule | None, caller: Caller | None
+    ) -> tuple[ProblemError | None, list[tuple[bytes, bytes]]]:
+        """Count the request against its limit: a refusal past it, and the RateLimit headers."""
+        if self.store is None:
+            self.store = open_store(self, self.settings)  # type: ignore[arg-type]
+        limit = self.limits.get(rule.name, self.default_limit) if rule else self.default_limit
+        if caller is not None:
+            who = f"key:{caller.name}"
+        else:
+            client = scope.get("client")
+            who = f"ip:{client[0] if client else 'unknown'}"
+        try:
+            count, reset_at = await self.store.hit(f"{limit.name}:{who}", limit.window_seconds)
+        except StoreUnavailableError as exc:
+            log.warning(
+                "rate_limit_store_unavailable",
+                error=str(exc),
+                fail_open=self.store.fail_open,
+                limit=limit.name,
+            )
+            if self.store.fail_open:
+                return None, []
+            problem = ProblemError(
+                503,
+                "The service cannot check its rate limits right now. Try again shortly.",
+                headers={"Retry-After": "1"},
+            )
+            return problem, []
+        reset = max(0, math.ceil(reset_at - time.time()))
+        headers = [
+            (b"ratelimit-limit", b"%d" % limit.amount),
+            (b"ratelimit-remaining", b"%d" % max(0, limit.amount - count)),
+            (b"ratelimit-reset", b"%d" % reset),
+        ]
+        if count <= limit.amount:
+            return None, headers
+        retry_after = max(1, reset)
+        log.info("rate_limited", limit=limit.name, caller=who, retry_after=retry_after)
+        problem = ProblemError(
+            429,
+            f"Too many requests: the limit is {limit.text}. Try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        return problem, headers
+
+    def _denial(self, rule: Rule, caller: Caller | None, presented: str | None) -> ProblemError:
+        log.warning(
+            "access_denied",
+            route=rule.name,
+            needs=rule.access,
+            caller=caller.name if caller else None,
+        )
+        if caller is None:
+            reason = "The API key is not valid." if presented else "This route needs an API key."
+            # The challenge names the header the key goes in (the app may use Authorization).
+            challenge = 'ApiKey header="X-API-Key"'
+            return ProblemError(401, reason, headers={"WWW-Authenticate": challenge})
+        return ProblemError(403, f"This route needs the {rule.access} permission.")
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the app its lifespan events; close the rate limit store after its shutdown."""
+
+        async def send_after_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and self.store is not None:
+                await self.store.aclose()
+                self.store = None
+            await send(message)
+
+        await self.app(scope, receive, send_after_closing)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _forwarded_headers(scope: Scope, caller: Caller | None) -> list[tuple[bytes, bytes]]:
+    headers = [(k, v) for k, v in scope["headers"] if k not in _STRIPPED]
+    if caller is not None:
+        headers.append((PRINCIPAL_HEADER, caller.name.encode("latin-1")))
+        permissions = ",".join(sorted(caller.permissions))
+        headers.append((PERMISSIONS_HEADER, permissions.encode("latin-1")))
+    return headers
