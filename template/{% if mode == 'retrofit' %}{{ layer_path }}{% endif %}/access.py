@@ -93,9 +93,12 @@ def load_routes(path: Path) -> RouteTable:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        audit = Path(__file__).with_name("audit.py")
+        if audit.is_relative_to(Path.cwd()):
+            audit = audit.relative_to(Path.cwd())
         raise RoutesFileError(
             f"{path} is missing: it says who may call each route. Make it with "
-            "`python <layer>/audit.py init-routes` and review it."
+            f"`python {audit} init-routes`, then review it."
         ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RoutesFileError(f"{path} cannot be read: {exc}") from None
