@@ -12,7 +12,17 @@ import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
-QUESTIONS = {name for name in COPIER_YML if not name.startswith("_")}
+# Questions are asked (and their answers stored); `when: false` entries are derived values.
+QUESTIONS = {
+    name
+    for name, question in COPIER_YML.items()
+    if not name.startswith("_") and question.get("when") is not False
+}
+DERIVED = {name for name in COPIER_YML if not name.startswith("_")} - QUESTIONS
+# Asked in a retrofit only (their `when` names the mode).
+RETROFIT_ONLY = {
+    name for name in QUESTIONS if "mode == 'retrofit'" in str(COPIER_YML[name].get("when", ""))
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,13 +10,28 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import COPIER_YML, QUESTIONS, TEMPLATE_ROOT, check_answer_keys, render
+from .conftest import (
+    COPIER_YML,
+    DERIVED,
+    QUESTIONS,
+    RETROFIT_ONLY,
+    TEMPLATE_ROOT,
+    check_answer_keys,
+    render,
+)
 
 
 def test_every_question_has_help_and_a_type() -> None:
     for name in QUESTIONS:
         assert COPIER_YML[name].get("help"), f"{name} has no help"
         assert COPIER_YML[name].get("type"), f"{name} has no type"
+    for name in DERIVED:
+        assert COPIER_YML[name].get("type"), f"{name} has no type"
+
+
+def test_derived_values_come_after_every_question() -> None:
+    names = [name for name in COPIER_YML if not name.startswith("_")]
+    assert names[-len(DERIVED) :] == [name for name in names if name in DERIVED]
 
 
 def test_defaults_are_derived_from_the_project_name(copie: Any) -> None:
@@ -31,7 +46,8 @@ def test_defaults_are_derived_from_the_project_name(copie: Any) -> None:
 def test_the_answers_file_records_no_secret(copie: Any) -> None:
     project = render(copie, project_name="Billing API")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert set(answers) == QUESTIONS | {"_commit", "_src_path"}
+    assert set(answers) == (QUESTIONS - RETROFIT_ONLY) | {"_commit", "_src_path"}
+    assert answers["mode"] == "new"
     assert not any("secret" in key or "password" in key for key in answers)
 
 
@@ -52,6 +68,34 @@ BAD_ANSWERS = [
     ({"project_name": "X", "author_name": ""}, "e.g. Platform Team"),
     ({"project_name": "X", "author_email": "nope"}, "e.g. platform@example.com (got 'nope')"),
     ({"project_name": "X", "python_version": "2.7"}, "2.7"),
+    (
+        {"project_name": "X", "mode": "retrofit", "app_object": "inventory.main"},
+        "app_object must be module:attribute or module:factory(), e.g. inventory.main:app",
+    ),
+    (
+        {
+            "project_name": "X",
+            "mode": "retrofit",
+            "app_object": "app:app",
+            "layer_path": "../elsewhere",
+        },
+        "layer_path must be a package folder relative to the project root",
+    ),
+    (
+        {
+            "project_name": "X",
+            "mode": "retrofit",
+            "app_object": "app:app",
+            "dependency_file": "setup.py",
+        },
+        "dependency_file must be pyproject.toml, a requirements file such as requirements.txt",
+    ),
+    (
+        {"project_name": "X", "mode": "retrofit", "app_object": "app:app", "auth": "local"},
+        "a retrofit checks callers at the production entry point, in front of your app, with "
+        "API keys (auth=api_key)",
+    ),
+    ({"project_name": "X", "mode": "sideways"}, "sideways"),
     (
         {"project_name": "X", "deploy_target": "kubernetes"},
         "deploy_target kubernetes runs several replicas, which cannot share a SQLite file: "

@@ -1,0 +1,384 @@
+"""Retrofit: the production layer copied around each prototype in tests/prototypes/.
+
+For each one, a copy committed to git gets `copier copy` with the defaults, which come from what
+copier detects there. Then: the answers name its framework, app and layout; only files the gap
+report lists changed; its own tests (and the layer's) pass; the entry point serves its routes
+with request IDs, JSON access lines, problem+json errors, 429s, /healthz and /readyz; the report
+names the planted problems; the added workflow and Dockerfile pass their linters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from copier import run_copy, run_update
+
+from .conftest import TEMPLATE_ROOT, project_env
+from .test_pipeline import check, tool
+from .test_update import IGNORED, edit, git
+
+PROTOTYPES = TEMPLATE_ROOT / "tests" / "prototypes"
+# The generated projects' lint rules, for the layer's files (a prototype has rules of its own).
+LAYER_RUFF = """\
+line-length = 100
+target-version = "py311"
+[lint]
+select = ["A", "ASYNC", "B", "BLE", "C4", "E", "F", "FAST", "I", "N", "PT", "PTH", "RET", "RUF",
+          "S", "SIM", "UP", "W"]
+[lint.per-file-ignores]
+"**/test_*.py" = ["S101", "S105", "S106"]
+"""
+
+
+@dataclass(frozen=True)
+class Prototype:
+    name: str
+    framework: str
+    app_object: str
+    layer_path: str
+    dependency_file: str
+    tests_dir: str  # where the layer's tests go
+    run: tuple[str, ...]  # how its own commands run (README of the prototype)
+    route: str  # a GET route that answers 200 for a caller with a key
+    missing: str  # a GET the app answers with an error of its own
+    setup: tuple[str, ...] = ()  # what its README runs before serving (e.g. make the schema)
+
+    @property
+    def module(self) -> str:
+        return self.layer_path.removeprefix("src/").replace("/", ".")
+
+
+REQUIREMENTS = ("uv", "run", "--no-project", "--with-requirements", "requirements.txt")
+CASES = {
+    case.name: case
+    for case in (
+        Prototype(
+            "fastapi-single-file", "fastapi", "app:app", "production", "requirements.txt",
+            ".", REQUIREMENTS, "/todos", "/todos/999999",
+        ),
+        Prototype(
+            "fastapi-package", "fastapi", "inventory.main:app", "inventory/production",
+            "pyproject.toml", "tests", ("uv", "run"), "/items", "/items/999999",
+        ),
+        Prototype(
+            "fastapi-src-layout", "fastapi", "linkshelf.app:create_app()",
+            "src/linkshelf/production", "pyproject.toml", "tests", ("uv", "run"), "/bookmarks",
+            "/bookmarks/999999",
+        ),
+        Prototype(
+            "flask-factory", "flask", "notes_app:create_app()", "notes_app/production",
+            "requirements.txt", "tests", REQUIREMENTS, "/notes", "/notes/not-a-number",
+            ("flask", "--app", "notes_app", "init-db"),
+        ),
+    )
+}  # fmt: skip
+
+
+@dataclass
+class Retrofitted:
+    case: Prototype
+    root: Path
+    answers: dict[str, Any]
+    status: list[str]  # `git status --porcelain` right after the copy
+    report: str
+
+    def run(self, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [*self.case.run, *args],
+            cwd=self.root,
+            env=project_env() | env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+
+def retrofit(case: Prototype, destination: Path) -> Retrofitted:
+    shutil.copytree(
+        PROTOTYPES / case.name, destination, ignore=shutil.ignore_patterns(".venv", "*.db")
+    )
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-qm", "the prototype")
+    run_copy(
+        str(TEMPLATE_ROOT), destination, defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD"
+    )
+    status = git(destination, "status", "--porcelain", "--untracked-files=all").splitlines()
+    return Retrofitted(
+        case=case,
+        root=destination,
+        answers=yaml.safe_load((destination / ".copier-answers.yml").read_text()),
+        status=status,
+        report=(destination / "PRODUCTION_GAP.md").read_text(),
+    )
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in CASES],
+)
+def retrofitted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    case = CASES[request.param]
+    return retrofit(case, tmp_path_factory.mktemp("retrofit") / case.name)
+
+
+def changed_files(report: str) -> set[str]:
+    """The files the report's "Files of yours this retrofit changed" section names."""
+    section = report.split("## Files of yours this retrofit changed", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^- `([^`]+)`", section, flags=re.MULTILINE))
+
+
+def test_the_answers_are_what_detection_found(retrofitted: Retrofitted) -> None:
+    case, answers = retrofitted.case, retrofitted.answers
+    assert answers["mode"] == "retrofit"
+    assert answers["framework"] == case.framework
+    assert answers["app_object"] == case.app_object
+    assert answers["layer_path"] == case.layer_path
+    assert answers["dependency_file"] == case.dependency_file
+
+
+def test_only_files_the_report_lists_changed(retrofitted: Retrofitted) -> None:
+    case = retrofitted.case
+    changed = changed_files(retrofitted.report)
+    assert case.dependency_file in changed  # the layer's dependencies were added
+    ours = {
+        ".copier-answers.yml", "PRODUCTION_GAP.md", "production.toml", "Dockerfile",
+        ".dockerignore", ".env.example", ".github/workflows/production.yml",
+        str(Path(case.tests_dir) / "test_production_layer.py"),
+    }  # fmt: skip
+    for line in retrofitted.status:
+        state, path = line[:2], line[3:]
+        if state == "??":
+            assert path in ours or path.startswith(case.layer_path + "/"), f"new file {path}"
+        else:
+            assert state == " M", f"{path}: {state} (a prototype's file was deleted or renamed)"
+            assert path in changed, f"{path} changed but PRODUCTION_GAP.md does not say so"
+    # The prototype's .gitignore was kept as it was, and the report says so.
+    assert ".gitignore" not in {line[3:] for line in retrofitted.status}
+    kept = retrofitted.report.split("## Kept as they were", 1)[1].split("\n## ", 1)[0]
+    assert "`.gitignore`" in kept
+
+
+@pytest.mark.slow
+def test_its_own_tests_and_the_layers_pass(retrofitted: Retrofitted, tmp_path: Path) -> None:
+    done = retrofitted.run("pytest", "-q", "-p", "no:cacheprovider")
+    assert " passed" in done.stdout
+    layer_tests = Path(retrofitted.case.tests_dir) / "test_production_layer.py"
+    done = retrofitted.run("pytest", "-q", "-p", "no:cacheprovider", str(layer_tests))
+    assert "failed" not in done.stdout
+    assert "skipped" not in done.stdout
+    retrofitted.run("python", "-m", retrofitted.case.module, "routes")
+
+
+def test_the_layer_is_lint_clean(retrofitted: Retrofitted, tmp_path: Path) -> None:
+    config = tmp_path / "ruff.toml"
+    config.write_text(LAYER_RUFF)
+    layer_tests = Path(retrofitted.case.tests_dir) / "test_production_layer.py"
+    paths = [retrofitted.case.layer_path, str(layer_tests)]
+    ruff = tool("ruff")
+    check(ruff, "check", "--config", config, *paths, cwd=retrofitted.root)
+    check(ruff, "format", "--check", "--config", config, *paths, cwd=retrofitted.root)
+
+
+def test_the_workflow_and_dockerfile_pass_their_linters(retrofitted: Retrofitted) -> None:
+    root = retrofitted.root
+    workflow = root / ".github" / "workflows" / "production.yml"
+    check(
+        tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow, cwd=root
+    )
+    check(tool("actionlint"), "-no-color", "-oneline", workflow, cwd=root)
+    check(tool("zizmor"), "--offline", "--min-severity", "medium", workflow, cwd=root)
+    check(tool("hadolint"), "Dockerfile", cwd=root)
+
+
+def planted(case: Prototype) -> list[dict[str, Any]]:
+    text = (PROTOTYPES / case.name / "PLANTED.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    return yaml.safe_load(block[1])["planted"]
+
+
+def test_the_report_names_every_planted_problem(retrofitted: Retrofitted) -> None:
+    findings = report_findings(retrofitted.report)
+    for problem in planted(retrofitted.case):
+        first, last = problem.get("span", [problem["line"], problem["line"]])
+        hits = [
+            f
+            for f in findings
+            if f["kind"] == problem["kind"]
+            and f["file"] == problem["file"]
+            and first <= f["line"] <= last
+        ]
+        assert hits, f"the report misses {problem}"
+        # ... with file and line, where a reader sees them.
+        assert f"{problem['file']}:{hits[0]['line']}" in retrofitted.report
+    kinds = {p["kind"] for p in planted(retrofitted.case)}
+    planted_places = {(p["kind"], p["file"]) for p in planted(retrofitted.case)}
+    extra = [
+        f for f in findings if f["kind"] in kinds and (f["kind"], f["file"]) not in planted_places
+    ]
+    assert extra == [], f"findings nothing planted: {extra}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[tuple[httpx.Client, str, Path]]:
+    """The production entry point, served as in production, with one API key."""
+    if retrofitted.case.setup:
+        retrofitted.run(*retrofitted.case.setup)
+    made = retrofitted.run("python", "-m", retrofitted.case.module, "api-key", "smoke")
+    key = made.stdout.splitlines()[1].strip()
+    entry = made.stdout.splitlines()[-1].strip()
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = project_env() | {
+        "ENVIRONMENT": "production",
+        "API_KEYS": f"[{entry}]",
+        "RATE_LIMIT_DEFAULT": "12/minute",
+        "SECRET_KEY": "a-production-secret-for-the-prototype-itself",
+        "INVENTORY_DB": str(tmp_path / "inventory.db"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'linkshelf.db'}",
+    }
+    command = [*retrofitted.case.run, "python", "-m", retrofitted.case.module, "serve"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=retrofitted.root, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for _ in range(300):
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            else:
+                pytest.fail(f"the entry point never answered:\n{log.read_text()}")
+            yield client, key, log
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def access_lines(log: Path) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "request"]
+
+
+@pytest.mark.slow
+def test_the_entry_point_serves_the_app_behind_the_layer(
+    retrofitted: Retrofitted, served: tuple[httpx.Client, str, Path]
+) -> None:
+    client, key, log = served
+    case = retrofitted.case
+    with_key = {"X-API-Key": key}
+
+    assert client.get("/readyz").json()["status"] == "ready"
+    # The app's own route, through the layer, with the caller's request ID echoed.
+    ok = client.get(case.route, headers={**with_key, "X-Request-ID": "retrofit-check-1"})
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["X-Request-ID"] == "retrofit-check-1"
+    assert int(ok.headers["RateLimit-Limit"]) == 12
+    # Default deny: no key, no entry.
+    anonymous = client.get(case.route)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.json()["request_id"] == anonymous.headers["X-Request-ID"]
+    # The app's own error, as problem+json.
+    missing = client.get(case.missing, headers=with_key)
+    assert missing.status_code in (404, 422), missing.text
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["request_id"] == missing.headers["X-Request-ID"]
+    # Past the limit (12 a minute for this caller): 429 with Retry-After.
+    statuses = [client.get(case.route, headers=with_key).status_code for _ in range(12)]
+    assert statuses[-1] == 429
+    limited = client.get(case.route, headers=with_key)
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) >= 1
+
+    time.sleep(0.5)  # the last access lines reach the log
+    lines = access_lines(log)
+    mine = [line for line in lines if line["request_id"] == "retrofit-check-1"]
+    assert mine, log.read_text()
+    assert mine[0]["path"] == case.route
+    assert mine[0]["status"] == 200
+    assert mine[0]["principal"] == "smoke"
+    assert {line["status"] for line in lines} >= {200, 401, 429}
+
+
+def report_findings(report: str) -> list[dict[str, Any]]:
+    """The findings the report records for `audit.py check`: one JSON object per line."""
+    block = report.split("<!-- audit-findings", 1)[1].split("\n-->", 1)[0]
+    return [json.loads(line) for line in block.splitlines()[1:] if line.strip()]
+
+
+@pytest.mark.parametrize("name", ["fastapi-package", "flask-factory"])
+def test_update_brings_template_changes_and_keeps_the_prototype(name: str, tmp_path: Path) -> None:
+    # A throwaway copy of this template, released as v0.1.0, retrofitted onto a prototype ...
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE_ROOT, template, ignore=IGNORED)
+    git(template, "init", "-q", "-b", "main")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v0.1.0")
+    git(template, "tag", "v0.1.0")
+    case = CASES[name]
+    project = tmp_path / name
+    shutil.copytree(PROTOTYPES / name, project, ignore=shutil.ignore_patterns(".venv", "*.db"))
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "the prototype")
+    run_copy(str(template), project, defaults=True, unsafe=True, quiet=True, vcs_ref="v0.1.0")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "retrofit")
+    # ... the team reviews production.toml: one route made public ...
+    routes = project / "production.toml"
+    edit(routes, 'access = "authenticated"', 'access = "public"')
+    git(project, "commit", "-qam", "review the route decisions")
+    before = {
+        path: (project / path).read_bytes()
+        for path in git(project, "ls-files").splitlines()
+        if not path.startswith(case.layer_path + "/") and path != ".copier-answers.yml"
+    }
+
+    # ... then the template's layer improves, as v0.2.0.
+    layer = template / "template" / "{% if mode == 'retrofit' %}{{ layer_path }}{% endif %}"
+    edit(layer / "edge.py", '{"status": "ok"}', '{"status": "alive"}')
+    git(template, "commit", "-qam", "v0.2.0")
+    git(template, "tag", "v0.2.0")
+
+    run_update(project, defaults=True, overwrite=True, unsafe=True, quiet=True)
+
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == ""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"
+    assert answers["mode"] == "retrofit"
+    assert answers["app_object"] == case.app_object
+    assert '{"status": "alive"}' in (project / case.layer_path / "edge.py").read_text()
+    # Nothing outside the layer changed: the prototype's files, the reviewed decisions, the
+    # report, the dependency file (the copy-time tasks did not run again).
+    after = {path: (project / path).read_bytes() for path in before}
+    assert after == before
