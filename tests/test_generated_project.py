@@ -11,11 +11,15 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jinja2
 import pytest
+
+from extensions.context import Detection
 
 from .conftest import COPIER_YML, project_env, render, run
 
@@ -40,9 +44,15 @@ RUN_SETS = {
 STACK_QUESTIONS = ("auth", "rate_limit_store", "database")
 
 
+def new_service_default(question: str) -> str:
+    """The default copier gives a new service (some defaults follow the mode)."""
+    context = {"mode": "new", "detected": asdict(Detection())}
+    return jinja2.Template(str(COPIER_YML[question]["default"])).render(context)
+
+
 def test_the_run_sets_cover_every_stack_choice() -> None:
     covered = {
-        (question, answers.get(question, COPIER_YML[question]["default"]))
+        (question, answers.get(question, new_service_default(question)))
         for answers in RUN_SETS.values()
         for question in STACK_QUESTIONS
     }
