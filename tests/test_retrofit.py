@@ -28,7 +28,7 @@ import yaml
 from copier import run_copy, run_update
 
 from .conftest import TEMPLATE_ROOT, project_env
-from .test_pipeline import check, tool
+from .test_pipeline import FakeVM, check, tool
 from .test_update import IGNORED, edit, git
 
 PROTOTYPES = TEMPLATE_ROOT / "tests" / "prototypes"
@@ -160,12 +160,15 @@ def test_only_files_the_report_lists_changed(retrofitted: Retrofitted) -> None:
     ours = {
         ".copier-answers.yml", "PRODUCTION_GAP.md", "production.toml", "Dockerfile",
         ".dockerignore", ".env.example", ".github/workflows/production.yml",
+        ".github/workflows/deploy.yml", ".github/workflows/deploy-environment.yml",
+        ".github/workflows/rollback.yml",
         str(Path(case.tests_dir) / "test_production_layer.py"),
     }  # fmt: skip
     for line in retrofitted.status:
         state, path = line[:2], line[3:]
         if state == "??":
-            assert path in ours or path.startswith(case.layer_path + "/"), f"new file {path}"
+            added = path in ours or path.startswith((case.layer_path + "/", "deploy/"))
+            assert added, f"new file {path}"
         else:
             assert state == " M", f"{path}: {state} (a prototype's file was deleted or renamed)"
             assert path in changed, f"{path} changed but PRODUCTION_GAP.md does not say so"
@@ -196,15 +199,40 @@ def test_the_layer_is_lint_clean(retrofitted: Retrofitted, tmp_path: Path) -> No
     check(ruff, "format", "--check", "--config", config, *paths, cwd=retrofitted.root)
 
 
-def test_the_workflow_and_dockerfile_pass_their_linters(retrofitted: Retrofitted) -> None:
+def test_the_pipeline_and_dockerfile_pass_their_linters(retrofitted: Retrofitted) -> None:
     root = retrofitted.root
-    workflow = root / ".github" / "workflows" / "production.yml"
-    check(
-        tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow, cwd=root
-    )
-    check(tool("actionlint"), "-no-color", "-oneline", workflow, cwd=root)
-    check(tool("zizmor"), "--offline", "--min-severity", "medium", workflow, cwd=root)
+    workflows = sorted((root / ".github" / "workflows").glob("*.yml"))
+    assert {path.name for path in workflows} == {
+        "production.yml", "deploy.yml", "deploy-environment.yml", "rollback.yml",
+    }  # fmt: skip
+    schema = ("--builtin-schema", "vendor.github-workflows")
+    check(tool("check-jsonschema"), *schema, *workflows, cwd=root)
+    check(tool("actionlint"), "-no-color", "-oneline", *workflows, cwd=root)
+    check(tool("zizmor"), "--offline", "--min-severity", "medium", ".", cwd=root)
+    scripts = sorted((root / "deploy").rglob("*.sh"))
+    check(tool("shellcheck"), "--external-sources", "--source-path=SCRIPTDIR", *scripts, cwd=root)
+    compose = root / "deploy" / "compose" / "compose.yaml"
+    check(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", compose, cwd=root)
     check(tool("hadolint"), "Dockerfile", cwd=root)
+    # The release runs the layer's commands, and the checks are the layer's workflow.
+    command = yaml.safe_load(compose.read_text())["services"]["app"]["command"]
+    assert command == ["python", "-m", retrofitted.case.module, "serve", "--no-migrate"]
+    deploy = yaml.safe_load((root / ".github" / "workflows" / "deploy.yml").read_text())
+    assert deploy["jobs"]["checks"]["uses"] == "./.github/workflows/production.yml"
+
+
+def test_a_compose_release_runs_the_layers_migrate_then_serves(
+    retrofitted: Retrofitted, tmp_path: Path
+) -> None:
+    vm = FakeVM(tmp_path / "vm", retrofitted.root)
+    vm.path.mkdir(parents=True)
+    (vm.path / "service.env").write_text("API_KEYS=[]\n")
+    vm.run("deploy/deploy.sh", "staging", "ghcr.io/acme/prototype:aaa")
+    assert [call.split(" ", 1)[1] for call in vm.docker_calls()] == [
+        "compose pull --quiet",
+        f"compose run --rm --no-deps app python -m {retrofitted.case.module} migrate",
+        "compose up --detach --wait --wait-timeout 180 --remove-orphans",
+    ]
 
 
 def planted(case: Prototype) -> list[dict[str, Any]]:
@@ -297,6 +325,17 @@ def test_the_entry_point_serves_the_app_behind_the_layer(
     with_key = {"X-API-Key": key}
 
     assert client.get("/readyz").json()["status"] == "ready"
+    # The deploy pipeline's smoke test passes against it, and fails with a wrong key.
+    base = str(client.base_url)
+    smoke = retrofitted.run("python", "-m", case.module, "smoke", base, SMOKE_API_KEY=key)
+    assert "smoke test passed" in smoke.stdout
+    failed = subprocess.run(
+        [*case.run, "python", "-m", case.module, "smoke", base, "--wait", "0"],
+        cwd=retrofitted.root, env=project_env() | {"SMOKE_API_KEY": "pk_wrong"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "was refused (401)" in failed.stdout
     # The app's own route, through the layer, with the caller's request ID echoed.
     ok = client.get(case.route, headers={**with_key, "X-Request-ID": "retrofit-check-1"})
     assert ok.status_code == 200, ok.text

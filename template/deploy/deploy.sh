@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Made by prodbridge; yours to edit.
 # Deploys one release (a container image) to one environment: the database migrations, then the
 # rollout, then a wait until the new release is healthy. The pipeline runs it
 # (.github/workflows/deploy.yml); a person can run the same command by hand:

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# Made by prodbridge; yours to edit.
 # What deploy.sh and rollback.sh share: arguments, --dry-run, messages, and the step outputs.
 # The chosen target's own steps are in target.sh; docs/pipeline.md describes the contract.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Made by prodbridge; yours to edit.
 # Puts an environment back on an earlier release, without running migrations (they only ever
 # add: see docs/pipeline.md, "Migrations and rollback"). The pipeline runs it when a smoke test
 # fails (.github/workflows/deploy.yml); .github/workflows/rollback.yml runs it for a person; it

@@ -737,6 +737,8 @@ LOGGING_LIBRARIES = {"logging", "structlog", "loguru"}
 DATABASE_LIBRARIES = {"sqlite3", "sqlalchemy", "sqlmodel", "psycopg", "psycopg2", "asyncpg"}
 LIMITER_LIBRARIES = {"slowapi", "flask_limiter", "limits"}
 DEPLOY_FILES = {"Dockerfile", ".dockerignore", ".github/workflows/production.yml"}
+DEPLOY_FILES |= {".github/workflows/deploy.yml", ".github/workflows/deploy-environment.yml"}
+DEPLOY_FILES |= {".github/workflows/rollback.yml", "deploy/deploy.sh", "deploy/rollback.sh"}
 AREAS = {
     "Logging": "JSON logs with a request ID on every line, set up at the entry point"
     " `{entry_point}`.",
@@ -806,6 +808,17 @@ def _public_routes(root: Path) -> str:
     return ", ".join(sorted(public)) or "none"
 
 
+def _deployment_todo(config: dict) -> str:
+    if "deploy/deploy.sh" not in config["added"]:
+        return "Choose where it runs and wire the deployment."
+    return (
+        "Wire the pipeline prodbridge added (deploy.yml, deploy/): the GitHub environments"
+        " staging and production with their DEPLOY_* settings and SMOKE_API_KEY, production's"
+        " required reviewers, and the service's settings where it runs (API_KEYS, and where"
+        " the app keeps its data: a persistent volume, not the image)."
+    )
+
+
 def _found_and_todo(root: Path, config: dict, modules, found_routes, findings) -> dict:
     """Per area: (what the scan found, what is still on the team)."""
     db = config["database"] or "unknown"
@@ -856,7 +869,7 @@ def _found_and_todo(root: Path, config: dict, modules, found_routes, findings) -
         "Deployment": (
             f"Dockerfile: {dockerfile}; CI workflows: {', '.join(ci) or 'none'}; "
             f"{_refs(findings, 'debug-mode') or 'no debug switch'}",
-            [*_todo(findings, "debug-mode"), "Choose where it runs and wire the deployment."],
+            [*_todo(findings, "debug-mode"), _deployment_todo(config)],
         ),
         "Uptime (health)": (
             f"health routes: {', '.join(health) or 'none'}",
