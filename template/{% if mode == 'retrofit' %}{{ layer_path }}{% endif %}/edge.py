@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 from limits import parse
+from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
 from .health import add_readiness_check, readiness, sqlite_check
@@ -67,8 +68,9 @@ class Edge:
         self.keys = Keys(settings.api_keys)
         # Readiness checks register here, the rate limit store's among them.
         self.state = SimpleNamespace(readiness_checks={}, settings=settings)
-        if settings.readiness_sqlite_path:
-            add_readiness_check(self, "database", sqlite_check(settings.readiness_sqlite_path))
+        database = make_url(settings.app_database_url) if settings.app_database_url else None
+        if database is not None and database.get_backend_name() == "sqlite" and database.database:
+            add_readiness_check(self, "database", sqlite_check(database.database))
         self.default_limit = Limit.parse("default", settings.rate_limit_default)
         self.limits = {
             rule.name: Limit.parse(rule.name, rule.rate_limit)

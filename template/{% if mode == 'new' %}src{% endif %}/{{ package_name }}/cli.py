@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     migrate_cmd.set_defaults(handler=_migrate)
 
-    add_backup_commands(commands)
+    add_backup_commands(
+        commands, schema_head=lambda settings: migrate.code_head(settings.database_url)
+    )
     add_smoke_command(commands)
     add_commands(commands)
     return parser

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,3 +26,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def code_head(database_url: str) -> str | None:
+    """The revision this code's migrations end at (what a current database is at)."""
+    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()

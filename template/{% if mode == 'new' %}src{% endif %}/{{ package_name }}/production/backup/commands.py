@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
-from alembic.script import ScriptDirectory
 
-from ...db import migrate
 from ..problems import CommandError
 from .archive import MANIFEST_SUFFIX, NAME, BackupError, Manifest
 from .operations import create_backup, open_database, restore_backup, restore_drill
@@ -24,8 +22,15 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# The schema revision the code expects (Alembic's head), to compare with a restored backup's.
+SchemaHead = Callable[["Settings"], str | None]
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    schema_head: SchemaHead | None = None,
+) -> None:
     backup = commands.add_parser(
         "backup", help="back up the database (online), upload it if S3 is set, prune old ones"
     )
@@ -42,7 +47,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="replace a database that has rows (a backup of them is taken first)",
     )
-    restore.set_defaults(handler=restore_command)
+    restore.set_defaults(handler=restore_command, schema_head=schema_head)
 
     drill = commands.add_parser(
         "restore-drill",
@@ -53,7 +58,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _stores(settings: Settings) -> tuple[LocalStore, S3Store | None]:
-    remote = S3Store(settings) if settings.backup_s3_enabled else None
+    try:
+        remote = S3Store(settings) if settings.backup_s3_enabled else None
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
     return LocalStore(settings.backup_dir), remote
 
 
@@ -157,12 +165,6 @@ def backup_command(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def _code_head(settings: Settings) -> str | None:
-    return ScriptDirectory.from_config(
-        migrate.alembic_config(settings.database_url)
-    ).get_current_head()
-
-
 def restore_command(settings: Settings, args: argparse.Namespace) -> int:
     local, remote = _stores(settings)
     try:
@@ -194,7 +196,7 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
         alembic_revision=manifest.alembic_revision,
     )
     print(f"restore OK: {_describe(manifest)} restored in {seconds:.2f} s")
-    head = _code_head(settings)
+    head = args.schema_head(settings) if args.schema_head else manifest.alembic_revision
     if manifest.alembic_revision != head:
         print(
             f"The backup is at revision {manifest.alembic_revision} and this code at {head}: "
@@ -232,7 +234,11 @@ def drill_command(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(f"restore-drill FAIL: {manifest.name}: {'; '.join(report.problems)}")
     print(
         f"restore-drill PASS: {_describe(manifest)} made {manifest.created_at}, restored in "
-        f"{report.restore_seconds:.2f} s ({total:.2f} s in all); every table's rows and the "
-        f"alembic revision ({manifest.alembic_revision}) match the manifest"
+        f"{report.restore_seconds:.2f} s ({total:.2f} s in all); every table's rows "
+        + (
+            f"and the alembic revision ({manifest.alembic_revision}) match the manifest"
+            if manifest.alembic_revision
+            else "match the manifest"
+        )
     )
     return 0

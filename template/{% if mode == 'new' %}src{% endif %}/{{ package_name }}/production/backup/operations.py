@@ -28,6 +28,11 @@ Database = SQLiteDatabase | PostgresDatabase
 
 
 def open_database(database_url: str) -> Database:
+    if not database_url:
+        raise BackupError(
+            "No database URL is set (DATABASE_URL; APP_DATABASE_URL for a retrofit's layer), "
+            "so there is nothing to back up or restore"
+        )
     backend = make_url(database_url).get_backend_name()
     if backend == "sqlite":
         return SQLiteDatabase(database_url)

@@ -63,8 +63,14 @@ class S3Store:
 
     def __init__(self, settings: BackupSettings) -> None:
         # Imported here: boto3 costs a third of a second to import, and only S3 needs it.
-        import boto3
-        from botocore.config import Config
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError as exc:
+            raise BackupError(
+                "BACKUP_S3_BUCKET is set, but boto3 is not installed: add boto3 to the "
+                "service's dependencies to upload backups"
+            ) from exc
 
         self.bucket = settings.backup_s3_bucket or ""
         self.prefix = settings.backup_s3_prefix or ""
