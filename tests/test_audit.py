@@ -363,7 +363,7 @@ def test_team_tasks_name_ownership_checks_and_backups(tmp_path):
     assert "`GET /bookmarks/{bookmark_id}` (`src/linkshelf/api.py:111`)" in auth
     assert "`GET /go/{bookmark_id}` (`src/linkshelf/api.py:154`)" in auth
     assert "Review every route marked public in `production.toml`: `GET /health`." in auth
-    assert "Backups of the SQLite database file are the team's" in report
+    assert "Set `APP_DATABASE_URL` to the SQLite database file, then schedule `backup`" in report
     secrets = report.split("### Secrets")[1]
     assert "`src/linkshelf/config.py:14`" in secrets
 

@@ -56,6 +56,7 @@ class Prototype:
     route: str  # a GET route that answers 200 for a caller with a key
     missing: str  # a GET the app answers with an error of its own
     setup: tuple[str, ...] = ()  # what its README runs before serving (e.g. make the schema)
+    database: str | None = None  # where its SQLite file is when served (None: it keeps none)
 
     @property
     def module(self) -> str:
@@ -73,16 +74,17 @@ CASES = {
         Prototype(
             "fastapi-package", "fastapi", "inventory.main:app", "inventory/production",
             "pyproject.toml", "tests", ("uv", "run"), "/items", "/items/999999",
+            database="{tmp}/inventory.db",
         ),
         Prototype(
             "fastapi-src-layout", "fastapi", "linkshelf.app:create_app()",
             "src/linkshelf/production", "pyproject.toml", "tests", ("uv", "run"), "/bookmarks",
-            "/bookmarks/999999",
+            "/bookmarks/999999", database="{tmp}/linkshelf.db",
         ),
         Prototype(
             "flask-factory", "flask", "notes_app:create_app()", "notes_app/production",
             "requirements.txt", "tests", REQUIREMENTS, "/notes", "/notes/not-a-number",
-            ("flask", "--app", "notes_app", "init-db"),
+            ("flask", "--app", "notes_app", "init-db"), "instance/notes.sqlite",
         ),
     )
 }  # fmt: skip
@@ -264,6 +266,14 @@ def test_the_report_names_every_planted_problem(retrofitted: Retrofitted) -> Non
     assert extra == [], f"findings nothing planted: {extra}"
 
 
+@dataclass
+class Served:
+    client: httpx.Client
+    key: str  # an API key the served layer accepts
+    log: Path  # its standard output: the JSON log lines
+    env: dict[str, str]  # the settings it was served with
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -271,7 +281,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[tuple[httpx.Client, str, Path]]:
+def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[Served]:
     """The production entry point, served as in production, with one API key."""
     if retrofitted.case.setup:
         retrofitted.run(*retrofitted.case.setup)
@@ -288,6 +298,9 @@ def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[tuple[httpx.Cli
         "INVENTORY_DB": str(tmp_path / "inventory.db"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'linkshelf.db'}",
     }
+    if retrofitted.case.database:
+        database = retrofitted.case.database.format(tmp=tmp_path)
+        env["APP_DATABASE_URL"] = f"sqlite:///{database}"
     command = [*retrofitted.case.run, "python", "-m", retrofitted.case.module, "serve"]
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -305,7 +318,7 @@ def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[tuple[httpx.Cli
                     time.sleep(0.2)
             else:
                 pytest.fail(f"the entry point never answered:\n{log.read_text()}")
-            yield client, key, log
+            yield Served(client, key, log, env)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -318,9 +331,9 @@ def access_lines(log: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 def test_the_entry_point_serves_the_app_behind_the_layer(
-    retrofitted: Retrofitted, served: tuple[httpx.Client, str, Path]
+    retrofitted: Retrofitted, served: Served
 ) -> None:
-    client, key, log = served
+    client, key, log = served.client, served.key, served.log
     case = retrofitted.case
     with_key = {"X-API-Key": key}
 
@@ -421,3 +434,27 @@ def test_update_brings_template_changes_and_keeps_the_prototype(name: str, tmp_p
     # report, the dependency file (the copy-time tasks did not run again).
     after = {path: (project / path).read_bytes() for path in before}
     assert after == before
+
+
+@pytest.mark.slow
+def test_the_apps_database_is_backed_up_and_drilled_while_it_serves(
+    retrofitted: Retrofitted, served: Served
+) -> None:
+    if retrofitted.case.database is None:
+        pytest.skip(f"{retrofitted.case.name} keeps its data in memory: no database to back up")
+    env = {key: served.env[key] for key in ("APP_DATABASE_URL",)}
+    assert served.client.get("/readyz").json()["checks"] == {"database": "ok"}
+    module = retrofitted.case.module
+    backup = retrofitted.run("python", "-m", module, "backup", **env)
+    assert "backup OK: var/backups/" in backup.stdout
+    drill = retrofitted.run("python", "-m", module, "restore-drill", **env)
+    assert "restore-drill PASS" in drill.stdout
+    assert re.search(r"restored in \d+\.\d+ s", drill.stdout)
+    # No database named: a clear refusal, not a traceback.
+    missing = subprocess.run(
+        [*retrofitted.case.run, "python", "-m", module, "backup"],
+        cwd=retrofitted.root, env=project_env() | {"APP_DATABASE_URL": ""},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 1
+    assert "backup FAILED: No database URL is set" in missing.stderr

@@ -746,8 +746,9 @@ AREAS = {
     " internals) and logs them with the request ID.",
     "Authentication and authorisation": "API-key authentication at the edge, default deny:"
     f" each route's access is decided in `{ROUTES_FILE}`; a route without a decision is refused.",
-    "Data and backups": "`/readyz` reports whether the app can reach what it needs; the data"
-    " itself stays yours.",
+    "Data and backups": "`backup` (online, checksummed, optionally uploaded to S3), `restore`"
+    " and `restore-drill` (restores into a scratch copy, checks every table, reports how long it"
+    " took) of the app's database, named by `APP_DATABASE_URL`; `/readyz` checks a SQLite file.",
     "Deployment": "The production entry point `{entry_point}`, served by `{serve_command}`.",
     "Uptime (health)": "`/healthz` (the process is alive) and `/readyz` (it can serve).",
     "Rate limiting": "Rate limits at the entry point: `RATE_LIMIT_DEFAULT` for every route,"
@@ -862,8 +863,9 @@ def _found_and_todo(root: Path, config: dict, modules, found_routes, findings) -
             f"{_refs(findings, 'in-memory-state') or 'no module-level state'}",
             [
                 *_todo(findings, "in-memory-state"),
-                f"Backups of {backed_up} are the team's until they are wired and a restore has"
-                " been tested.",
+                f"Set `APP_DATABASE_URL` to {backed_up}, then schedule `backup` and a regular"
+                " `restore-drill` (with `BACKUP_S3_BUCKET` for a copy off the machine); a backup"
+                " counts once a drill has restored it.",
             ],
         ),
         "Deployment": (
