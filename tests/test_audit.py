@@ -311,9 +311,9 @@ def test_files_of_yours_this_retrofit_changed(tmp_path):
     report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
     changed = section(report, "Files of yours this retrofit changed")
     assert changed == [
-        "`pyproject.toml`: the production layer's dependencies were added:"
+        "`pyproject.toml`: the production layer's dependencies, added where missing:"
         " pydantic-settings, structlog, uvicorn",
-        "`uv.lock`: re-locked for those dependencies",
+        "`uv.lock`: re-locked for those dependencies (if `uv lock` failed at the retrofit, run it)",
     ]
     # requirements.txt: listed alone, no lock file.
     root, audit_path = retrofit(tmp_path / "b", "flask-factory")
@@ -322,7 +322,8 @@ def test_files_of_yours_this_retrofit_changed(tmp_path):
     run(audit_path, root, "write")
     report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
     assert section(report, "Files of yours this retrofit changed") == [
-        "`requirements.txt`: the production layer's dependencies were added: limits, orjson"
+        "`requirements.txt`: the production layer's dependencies, added where missing:"
+        " limits, orjson"
     ]
     assert section(report, "Kept as they were") == [
         "`.gitignore`: add `.env`, so local secrets stay out of git."
@@ -637,3 +638,17 @@ def test_prefixes_and_guards(tmp_path):
         ("svc/web.py", '@old.delete("/all")'),
         ("svc/star.py", 'Route("/clear", clear, methods=["POST"]),'),
     }
+
+
+def test_dependencies_the_file_lacks_are_on_the_team(tmp_path):
+    # A refused or absent dependency file: the report says exactly what to add, and where.
+    root, audit_path = retrofit(tmp_path / "a", "flask-factory")
+    run(audit_path, root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "Add the layer's dependencies to `requirements.txt`: `structlog>=25.1`" in report
+    root, audit_path = retrofit(tmp_path / "b", "flask-factory", dependency_file="none")
+    run(audit_path, root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "to the app's dependency file (it has none that prodbridge could edit)" in report
+    changed = report.split("## Files of yours this retrofit changed\n", 1)[1].split("\n## ")[0]
+    assert changed.strip() == "- None."

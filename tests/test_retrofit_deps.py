@@ -380,3 +380,19 @@ def test_real_uv_lock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     lock = (app / "uv.lock").read_text()
     assert 'name = "structlog"' in lock
     assert deps(app / "pyproject.toml") == ["fastapi>=0.115", "uvicorn>=0.30", "structlog>=25.1"]
+
+
+def test_warn_only_goes_on_and_says_what_to_add(tmp_path, capsys):
+    # copier's task: a file it cannot edit does not stop the retrofit (the report lists the rest).
+    path = write(
+        tmp_path,
+        "pyproject.toml",
+        '[tool.poetry]\nname = "app"\n[tool.poetry.dependencies]\npython = "^3.11"\n',
+    )
+    before = path.read_bytes()
+    args = ["--root", str(tmp_path), "--file", "pyproject.toml", "--warn-only"]
+    assert main([*args, "--require", NEW[0]]) == 0
+    err = capsys.readouterr().err
+    assert "poetry add" in err
+    assert "--data dependency_file=PATH" in err
+    assert path.read_bytes() == before

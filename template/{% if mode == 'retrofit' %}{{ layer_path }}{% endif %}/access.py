@@ -9,9 +9,9 @@ declares it, `{name}` for a path parameter):
     rate_limit = "5/minute"   # optional; else RATE_LIMIT_DEFAULT
 
 Default deny: a request that matches no entry is refused, and the entry point will not start
-while the app has a route without one (see `undecided`). Callers authenticate with
-`Authorization: Bearer <key>` or `X-API-Key: <key>`; keys are compared by their SHA-256 digest,
-so the settings never hold a usable key.
+while the app has a route without one (see `undecided`). Callers authenticate with an
+`X-API-Key: <key>` header (the app's own `Authorization` header is left to the app); keys are
+compared by their SHA-256 digest, so the settings never hold a usable key.
 """
 
 from __future__ import annotations
@@ -82,6 +82,12 @@ class RouteTable:
             if candidate.method == method and pattern.match(path):
                 return candidate
         return None
+
+    def knows_path(self, path: str) -> bool:
+        """Whether some entry, of any method, is for this path (a CORS preflight's question)."""
+        if any(known == path for _, known in self._static):
+            return True
+        return any(pattern.match(path) for pattern, _ in self._dynamic)
 
     def undecided(self, routes: Iterable[tuple[str, str]]) -> list[str]:
         """The app's routes ("METHOD /path") that have no entry here."""

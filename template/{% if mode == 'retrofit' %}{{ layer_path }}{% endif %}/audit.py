@@ -716,12 +716,26 @@ def changed_files(root: Path, config: dict) -> list[tuple[str, str]]:
     added = sorted({_distribution(r) for r in config["requirements"]} & _declared(path))
     if not added:
         return []
-    reason = f"the production layer's dependencies were added: {', '.join(added)}"
+    reason = f"the production layer's dependencies, added where missing: {', '.join(added)}"
     changed = [(config["dependency_file"], reason)]
     lock = path.with_name("uv.lock")
     if path.name == "pyproject.toml" and lock.is_file():
-        changed.append((lock.relative_to(root).as_posix(), "re-locked for those dependencies"))
+        changed.append(
+            (
+                lock.relative_to(root).as_posix(),
+                "re-locked for those dependencies (if `uv lock` failed at the retrofit, run it)",
+            )
+        )
     return changed
+
+
+def missing_requirements(root: Path, config: dict) -> list[str]:
+    """The layer's requirements that its dependency file does not list (all, for none)."""
+    path = root / config["dependency_file"]
+    if config["dependency_file"] == "none" or not path.is_file():
+        return list(config["requirements"])
+    declared = _declared(path)
+    return [r for r in config["requirements"] if _distribution(r) not in declared]
 
 
 # --- The report ------------------------------------------------------------------------------
@@ -753,8 +767,8 @@ AREAS = {
     "Uptime (health)": "`/healthz` (the process is alive) and `/readyz` (it can serve).",
     "Rate limiting": "Rate limits at the entry point: `RATE_LIMIT_DEFAULT` for every route,"
     f" per-route `rate_limit` overrides in `{ROUTES_FILE}`.",
-    "Secrets": "Settings read from the environment that refuse to start in production with a"
-    " missing or insecure value (a default key, debug on).",
+    "Secrets": "The layer's settings come from the environment (API keys as SHA-256 digests"
+    " only), and refuse to start in production with debug on or rate limiting off.",
 }
 
 
@@ -807,6 +821,21 @@ def _public_routes(root: Path) -> str:
     opened = {key: value for key, value in decisions.items() if isinstance(value, dict)}
     public = [f"`{key}`" for key, value in opened.items() if value.get("access") == "public"]
     return ", ".join(sorted(public)) or "none"
+
+
+def _dependencies_todo(root: Path, config: dict) -> list[str]:
+    missing = missing_requirements(root, config)
+    if not missing:
+        return []
+    where = (
+        f"`{config['dependency_file']}`"
+        if config["dependency_file"] != "none"
+        else "the app's dependency file (it has none that prodbridge could edit)"
+    )
+    return [
+        f"Add the layer's dependencies to {where}: {', '.join(f'`{r}`' for r in missing)}."
+        " Until then the entry point, its tests and the image cannot run."
+    ]
 
 
 def _deployment_todo(config: dict) -> str:
@@ -871,7 +900,11 @@ def _found_and_todo(root: Path, config: dict, modules, found_routes, findings) -
         "Deployment": (
             f"Dockerfile: {dockerfile}; CI workflows: {', '.join(ci) or 'none'}; "
             f"{_refs(findings, 'debug-mode') or 'no debug switch'}",
-            [*_todo(findings, "debug-mode"), _deployment_todo(config)],
+            [
+                *_dependencies_todo(root, config),
+                *_todo(findings, "debug-mode"),
+                _deployment_todo(config),
+            ],
         ),
         "Uptime (health)": (
             f"health routes: {', '.join(health) or 'none'}",

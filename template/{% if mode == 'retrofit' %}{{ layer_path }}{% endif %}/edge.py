@@ -7,6 +7,7 @@ For every HTTP request, before the app sees it:
   404 problem (default deny: the app is never reached by a route nobody decided on);
 - the caller is identified by its `X-API-Key` (the app's own `Authorization` is left alone) and
   counted against the route's rate limit, or the default one: past it, a 429 problem;
+- a CORS preflight (OPTIONS) to a path production.toml knows goes to the app, which answers it;
 - the entry's access decision is enforced: 401 without a valid key, 403 without the permission.
 
 The app then gets the request with `X-Auth-Principal` and `X-Auth-Permissions` set to the caller
@@ -95,6 +96,10 @@ class Edge:
         if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
             await self._health(path, send)
             return
+        if method == "OPTIONS" and self.routes.knows_path(path):
+            # A CORS preflight carries no credentials: the app (its CORS middleware) answers.
+            await self.app(scope, receive, send)
+            return
         rule = self.routes.find(method, path)
         presented = _header(scope, API_KEY_HEADER)
         caller = self.keys.caller(presented)
@@ -145,8 +150,7 @@ class Edge:
         self, scope: Scope, rule: Rule | None, caller: Caller | None
     ) -> tuple[ProblemError | None, list[tuple[bytes, bytes]]]:
         """Count the request against its limit: a refusal past it, and the RateLimit headers."""
-        if self.store is None:
-            self.store = open_store(self, self.settings)  # type: ignore[arg-type]
+        store = self._open_store()  # when served without a lifespan
         limit = self.limits.get(rule.name, self.default_limit) if rule else self.default_limit
         if caller is not None:
             who = f"key:{caller.name}"
@@ -154,15 +158,15 @@ class Edge:
             client = scope.get("client")
             who = f"ip:{client[0] if client else 'unknown'}"
         try:
-            count, reset_at = await self.store.hit(f"{limit.name}:{who}", limit.window_seconds)
+            count, reset_at = await store.hit(f"{limit.name}:{who}", limit.window_seconds)
         except StoreUnavailableError as exc:
             log.warning(
                 "rate_limit_store_unavailable",
                 error=str(exc),
-                fail_open=self.store.fail_open,
+                fail_open=store.fail_open,
                 limit=limit.name,
             )
-            if self.store.fail_open:
+            if store.fail_open:
                 return None, []
             problem = ProblemError(
                 503,
@@ -202,7 +206,14 @@ class Edge:
         return ProblemError(403, f"This route needs the {rule.access} permission.")
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the app its lifespan events; close the rate limit store after its shutdown."""
+        """Pass the app its lifespan events: open the rate limit store as it starts (so /readyz
+        reports the store from the first probe), close it after the app's shutdown."""
+
+        async def receive_and_open() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and self.settings.rate_limit_enabled:
+                self._open_store()
+            return message
 
         async def send_after_closing(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete" and self.store is not None:
@@ -210,13 +221,19 @@ class Edge:
                 self.store = None
             await send(message)
 
-        await self.app(scope, receive, send_after_closing)
+        await self.app(scope, receive_and_open, send_after_closing)
+
+    def _open_store(self) -> CounterStore:
+        if self.store is None:
+            # open_store types its first argument as a FastAPI app; it uses only `.state`.
+            self.store = open_store(self, self.settings)  # type: ignore[arg-type]
+        return self.store
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 
