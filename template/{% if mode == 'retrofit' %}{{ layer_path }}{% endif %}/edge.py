@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import structlog
@@ -226,7 +226,7 @@ class Edge:
     def _open_store(self) -> CounterStore:
         if self.store is None:
             # open_store types its first argument as a FastAPI app; it uses only `.state`.
-            self.store = open_store(self, self.settings)  # type: ignore[arg-type]
+            self.store = open_store(cast("Any", self), self.settings)
         return self.store
 
 
