@@ -29,7 +29,7 @@ from copier import run_copy, run_update
 
 from .conftest import TEMPLATE_ROOT, project_env
 from .test_pipeline import FakeVM, check, tool
-from .test_update import IGNORED, edit, git
+from .test_update import edit, git, released_template
 
 PROTOTYPES = TEMPLATE_ROOT / "tests" / "prototypes"
 # The generated projects' lint rules, for the layer's files (a prototype has rules of its own).
@@ -391,12 +391,7 @@ def report_findings(report: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("name", ["fastapi-package", "flask-factory"])
 def test_update_brings_template_changes_and_keeps_the_prototype(name: str, tmp_path: Path) -> None:
     # A throwaway copy of this template, released as v0.1.0, retrofitted onto a prototype ...
-    template = tmp_path / "template"
-    shutil.copytree(TEMPLATE_ROOT, template, ignore=IGNORED)
-    git(template, "init", "-q", "-b", "main")
-    git(template, "add", "-A")
-    git(template, "commit", "-qm", "v0.1.0")
-    git(template, "tag", "v0.1.0")
+    template = released_template(tmp_path)
     case = CASES[name]
     project = tmp_path / name
     shutil.copytree(PROTOTYPES / name, project, ignore=shutil.ignore_patterns(".venv", "*.db"))

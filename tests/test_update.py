@@ -35,14 +35,20 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
-    # A throwaway copy of this template, released as v0.1.0 ...
+def released_template(tmp_path: Path) -> Path:
+    """A throwaway copy of this template in its own git repository, released as v0.1.0."""
     template = tmp_path / "template"
     shutil.copytree(TEMPLATE_ROOT, template, ignore=IGNORED)
     git(template, "init", "-q", "-b", "main")
     git(template, "add", "-A")
     git(template, "commit", "-qm", "v0.1.0")
     git(template, "tag", "v0.1.0")
+    return template
+
+
+def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
+    # A throwaway copy of this template, released as v0.1.0 ...
+    template = released_template(tmp_path)
 
     # ... a service made from it, committed, then edited by its team ...
     project = tmp_path / "service"

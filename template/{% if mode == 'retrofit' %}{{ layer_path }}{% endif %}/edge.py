@@ -17,21 +17,19 @@ the access line and the last-resort error boundary wrap all this (requestid.py, 
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import structlog
-from limits import parse
 from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
-from .health import add_readiness_check, readiness, sqlite_check
+from .health import sqlite_check
 from .problems import ProblemError, send_problem
-from .ratelimit_store import CounterStore, StoreUnavailableError, open_store
+from .ratelimit_core import Limit, count
+from .ratelimit_store import CounterStore, open_store
+from .readiness import add_readiness_check, readiness
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,19 +42,6 @@ PERMISSIONS_HEADER = b"x-auth-permissions"
 _STRIPPED = frozenset({API_KEY_HEADER, PRINCIPAL_HEADER, PERMISSIONS_HEADER})
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    name: str
-    amount: int
-    window_seconds: int
-    text: str  # "5 per 1 minute"
-
-    @classmethod
-    def parse(cls, name: str, text: str) -> Limit:
-        item = parse(text)
-        return cls(name, item.amount, item.get_expiry(), str(item))
 
 
 class Edge:
@@ -157,39 +142,7 @@ class Edge:
         else:
             client = scope.get("client")
             who = f"ip:{client[0] if client else 'unknown'}"
-        try:
-            count, reset_at = await store.hit(f"{limit.name}:{who}", limit.window_seconds)
-        except StoreUnavailableError as exc:
-            log.warning(
-                "rate_limit_store_unavailable",
-                error=str(exc),
-                fail_open=store.fail_open,
-                limit=limit.name,
-            )
-            if store.fail_open:
-                return None, []
-            problem = ProblemError(
-                503,
-                "The service cannot check its rate limits right now. Try again shortly.",
-                headers={"Retry-After": "1"},
-            )
-            return problem, []
-        reset = max(0, math.ceil(reset_at - time.time()))
-        headers = [
-            (b"ratelimit-limit", b"%d" % limit.amount),
-            (b"ratelimit-remaining", b"%d" % max(0, limit.amount - count)),
-            (b"ratelimit-reset", b"%d" % reset),
-        ]
-        if count <= limit.amount:
-            return None, headers
-        retry_after = max(1, reset)
-        log.info("rate_limited", limit=limit.name, caller=who, retry_after=retry_after)
-        problem = ProblemError(
-            429,
-            f"Too many requests: the limit is {limit.text}. Try again in {retry_after} seconds.",
-            headers={"Retry-After": str(retry_after)},
-        )
-        return problem, headers
+        return await count(store, limit, who)
 
     def _denial(self, rule: Rule, caller: Caller | None, presented: str | None) -> ProblemError:
         log.warning(

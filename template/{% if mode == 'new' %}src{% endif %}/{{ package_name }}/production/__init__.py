@@ -20,11 +20,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from .auth import backend as auth_backend
 from .auth.guard import document_security, public_endpoint, refuse_undecided_routes
 from .errors import external_call, install_error_handlers
-from .health import add_readiness_check, healthz, readyz
+from .health import healthz, readyz
 from .http import HttpClient, make_http_client
 from .logging import configure_logging
 from .problems import ProblemError
 from .ratelimit import RateLimiter, RateLimitMiddleware, no_rate_limit, rate_limit
+from .readiness import add_readiness_check
 from .requestid import RequestContextMiddleware
 
 if TYPE_CHECKING:

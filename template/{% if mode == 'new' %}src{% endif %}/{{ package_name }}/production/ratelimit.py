@@ -25,22 +25,18 @@ draft "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers, 
 
 from __future__ import annotations
 
-import math
 import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from fastapi.routing import iter_route_contexts
-from limits import parse
 from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 
 from .auth.backend import identify
-from .problems import ProblemError, send_problem
-from .ratelimit_store import CounterStore, StoreUnavailableError, open_store
+from .problems import send_problem
+from .ratelimit_core import Limit, count
+from .ratelimit_store import CounterStore, open_store
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -50,8 +46,6 @@ if TYPE_CHECKING:
 
 LIMIT_ATTRIBUTE = "__rate_limit__"
 DEFAULT = "default"
-
-log = structlog.get_logger(__name__)
 
 
 # Not TypeVars: 3.12+ lint wants PEP 695 generics, which Python 3.11 cannot parse.
@@ -71,17 +65,8 @@ def no_rate_limit(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
-    name: str
-    amount: int
-    window_seconds: int
-    text: str  # "5 per 1 minute"
-
-    @classmethod
-    def from_settings(cls, name: str, settings: Settings) -> Limit:
-        item = parse(getattr(settings, f"rate_limit_{name}"))
-        return cls(name, item.amount, item.get_expiry(), str(item))
+def _limit(name: str, settings: Settings) -> Limit:
+    return Limit.parse(name, getattr(settings, f"rate_limit_{name}"))
 
 
 class RateLimiter:
@@ -89,7 +74,7 @@ class RateLimiter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.default = Limit.from_settings(DEFAULT, settings)
+        self.default = _limit(DEFAULT, settings)
         # (method, path) of static routes, and per method the routes with path parameters, in
         # the order the router tries them; None means no limit.
         self._static: dict[tuple[str, str], Limit | None] = {}
@@ -109,7 +94,7 @@ class RateLimiter:
             if name is not None and not hasattr(self.settings, f"rate_limit_{name}"):
                 unknown.append(f"{','.join(sorted(methods))} {path} ({route.name}): {name}")
                 continue
-            limit = None if name is None else Limit.from_settings(name, self.settings)
+            limit = None if name is None else _limit(name, self.settings)
             regex = compile_path(path)[0]
             for method in methods:
                 earlier = self._dynamic.setdefault(method, [])
@@ -168,42 +153,12 @@ class RateLimitMiddleware:
             caller = f"ip:{client[0] if client else 'unknown'}"
         else:
             caller = f"user:{caller}"
-        try:
-            count, reset_at = await store.hit(f"{limit.name}:{caller}", limit.window_seconds)
-        except StoreUnavailableError as exc:
-            log.warning(
-                "rate_limit_store_unavailable",
-                error=str(exc),
-                fail_open=store.fail_open,
-                limit=limit.name,
-            )
-            if store.fail_open:
-                await self.app(scope, receive, send)
-            else:
-                problem = ProblemError(
-                    503,
-                    "The service cannot check its rate limits right now. Try again shortly.",
-                    headers={"Retry-After": "1"},
-                )
-                await send_problem(send, problem, path, [])
+        refusal, headers = await count(store, limit, caller)
+        if refusal is not None:
+            await send_problem(send, refusal, path, headers)
             return
-
-        reset = max(0, math.ceil(reset_at - time.time()))
-        headers = [
-            (b"ratelimit-limit", b"%d" % limit.amount),
-            (b"ratelimit-remaining", b"%d" % max(0, limit.amount - count)),
-            (b"ratelimit-reset", b"%d" % reset),
-        ]
-        if count > limit.amount:
-            retry_after = max(1, reset)
-            log.info("rate_limited", limit=limit.name, caller=caller, retry_after=retry_after)
-            problem = ProblemError(
-                429,
-                f"Too many requests: the limit is {limit.text}. "
-                f"Try again in {retry_after} seconds.",
-                headers={"Retry-After": str(retry_after)},
-            )
-            await send_problem(send, problem, path, headers)
+        if not headers:  # the store could not count, and fails open
+            await self.app(scope, receive, send)
             return
 
         async def send_with_headers(message: Message) -> None:
