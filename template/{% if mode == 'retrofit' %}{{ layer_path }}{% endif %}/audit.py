@@ -1086,7 +1086,8 @@ def init_routes(root: Path, output: Path) -> int:
         return 0
     found = routes(root)
     output.write_text(render_route_decisions(found), encoding="utf-8", newline="\n")
-    print(f"wrote {output.name}: {len(found)} routes; review every access decision.")
+    routes_text = "1 route" if len(found) == 1 else f"{len(found)} routes"
+    print(f"wrote {output.name}: {routes_text}; review every access decision.")
     return 0
 
 

@@ -82,7 +82,9 @@ class Edge:
             await self._health(path, send)
             return
         if method == "OPTIONS" and self.routes.knows_path(path):
-            # A CORS preflight carries no credentials: the app (its CORS middleware) answers.
+            # A CORS preflight carries no credentials: the app (its CORS middleware) answers,
+            # without any caller headers a client might have forged.
+            scope = {**scope, "headers": _forwarded_headers(scope, None)}
             await self.app(scope, receive, send)
             return
         rule = self.routes.find(method, path)

@@ -39,7 +39,7 @@ def open_database(database_url: str) -> Database:
     if backend == "postgresql":
         return PostgresDatabase(database_url)
     raise BackupError(
-        f"Backups cover SQLite and PostgreSQL databases; DATABASE_URL names {backend}"
+        f"Backups cover SQLite and PostgreSQL databases; the database URL names {backend}"
     )
 
 
@@ -96,7 +96,7 @@ def create_backup(
 def _check_kind(database: Database, manifest: Manifest) -> None:
     if manifest.database != database.kind:
         raise BackupError(
-            f"{manifest.name} is a {manifest.database} backup and DATABASE_URL names a "
+            f"{manifest.name} is a {manifest.database} backup and the database URL names a "
             f"{database.kind} database: restore it by hand (docs/backup.md) if you mean to move"
         )
 
