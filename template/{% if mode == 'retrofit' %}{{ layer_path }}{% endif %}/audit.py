@@ -31,6 +31,7 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 REPORT_FILE = "PRODUCTION_GAP.md"
 ROUTES_FILE = "production.toml"
@@ -41,6 +42,7 @@ HEALTH_PATHS = {"/health", "/healthz", "/ping", "/status", "/livez", "/readyz"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 DESTRUCTIVE_WORDS = re.compile(r"purge|wipe|reset|clear|drop|truncate|delete")
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 MESSAGES = {
     "hard-coded-secret": "a credential is written in the code (so it is in git history and every"
@@ -100,19 +102,58 @@ class Module:
 # --- Configuration and files -----------------------------------------------------------------
 
 
-def load_config(root: Path) -> dict:
+class Config(TypedDict):
+    """What the audit reads from retrofit.toml (its keys also fill the report's templates)."""
+
+    framework: str
+    app: str
+    layer: str  # the layer's folder, relative to the project root
+    dependency_file: str  # relative to the project root, or "none"
+    database: str
+    requirements: list[str]  # the layer's requirements
+    added: list[str]  # files prodbridge wrote
+    kept: list[str]  # files prodbridge would have written but the project had
+    entry_point: str
+    serve_command: str
+
+
+def _text(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"retrofit.toml: {key} must be a string, not {value!r}")
+
+
+def _strings(key: str, value: object) -> list[str]:
+    if isinstance(value, list):
+        strings = [item for item in value if isinstance(item, str)]
+        if len(strings) == len(value):
+            return strings
+    raise ValueError(f"retrofit.toml: {key} must be a list of strings, not {value!r}")
+
+
+def load_config(root: Path) -> Config:
     """retrofit.toml next to this file, with defaults for anything it does not say."""
-    config = {"framework": "unknown", "app": "", "layer": "", "dependency_file": "none"}
-    config |= {"database": "", "requirements": [], "added": [], "kept": []}
-    config |= {"entry_point": "", "serve_command": ""}
     path = Path(__file__).with_name("retrofit.toml")
+    data: dict[str, object] = {}
     if path.is_file():
-        config.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    config: Config = {
+        "framework": _text("framework", data.get("framework", "unknown")),
+        "app": _text("app", data.get("app", "")),
+        "layer": _text("layer", data.get("layer", "")),
+        "dependency_file": _text("dependency_file", data.get("dependency_file", "none")),
+        "database": _text("database", data.get("database", "")),
+        "requirements": _strings("requirements", data.get("requirements", [])),
+        "added": _strings("added", data.get("added", [])),
+        "kept": _strings("kept", data.get("kept", [])),
+        "entry_point": _text("entry_point", data.get("entry_point", "")),
+        "serve_command": _text("serve_command", data.get("serve_command", "")),
+    }
     here, root = Path(__file__).resolve().parent, root.resolve()
     if not config["layer"]:
         config["layer"] = here.relative_to(root).as_posix() if here.is_relative_to(root) else "."
-    if "candidates" in config:
-        added, kept = _sort_candidates(root, config["candidates"])
+    if "candidates" in data:
+        added, kept = _sort_candidates(root, _strings("candidates", data["candidates"]))
         config["added"] = [f"{config['layer']}/", ROUTES_FILE, *added]
         config["kept"] = kept
     return config
@@ -123,7 +164,8 @@ def _sort_candidates(root: Path, candidates: list[str]) -> tuple[list[str], list
 
     prodbridge's own say so in their first lines; any other is the team's, kept as it was.
     """
-    added, kept = [], []
+    added: list[str] = []
+    kept: list[str] = []
     for candidate in candidates:
         path = root / candidate
         if not path.is_file():
@@ -150,7 +192,7 @@ def _python_files(folder: Path, skip: set[Path]) -> list[Path]:
     return files
 
 
-def load_modules(root: Path, config: dict) -> list[Module]:
+def load_modules(root: Path, config: Config) -> list[Module]:
     """Parse the application's own Python files (not the layer, tests or environments)."""
     skip = {(root / config["layer"]).resolve(), Path(__file__).resolve().parent}
     modules = []
@@ -256,14 +298,14 @@ def _target_name(target: ast.AST) -> str | None:
     return None
 
 
-def _env_default(node: ast.AST) -> ast.AST | None:
+def _env_default(node: ast.AST) -> ast.expr | None:
     """The fallback in `os.environ.get("X", fallback)` or `os.getenv("X", fallback)`."""
     if not isinstance(node, ast.Call) or not _dotted(node.func).endswith(ENV_READERS):
         return None
     return node.args[1] if len(node.args) > 1 else _keyword(node, "default")
 
 
-def _named_values(node: ast.AST) -> list[tuple[str | None, ast.AST | None]]:
+def _named_values(node: ast.AST) -> list[tuple[str | None, ast.expr | None]]:
     """(name, value) pairs this node binds: assignments, keywords, dict entries, defaults."""
     if isinstance(node, ast.Assign):
         return [(_target_name(target), node.value) for target in node.targets]
@@ -272,14 +314,16 @@ def _named_values(node: ast.AST) -> list[tuple[str | None, ast.AST | None]]:
     if isinstance(node, ast.Dict):
         return [(_string(key), value) for key, value in zip(node.keys, node.values, strict=True)]
     if isinstance(node, ast.Call):
-        pairs = [(kw.arg, kw.value) for kw in node.keywords]
+        bound: list[tuple[str | None, ast.expr | None]] = [(k.arg, k.value) for k in node.keywords]
         if node.args and _env_default(node) is not None:
-            pairs.append((_string(node.args[0]), _env_default(node)))
-        return pairs
+            bound.append((_string(node.args[0]), _env_default(node)))
+        return bound
     if isinstance(node, FUNCTIONS):
         positional = node.args.posonlyargs + node.args.args
         with_default = positional[len(positional) - len(node.args.defaults) :]
-        pairs = list(zip(with_default, node.args.defaults, strict=True))
+        # kw_defaults holds None for a keyword-only argument without a default
+        pairs: list[tuple[ast.arg, ast.expr | None]] = []
+        pairs += zip(with_default, node.args.defaults, strict=True)
         pairs += zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)
         return [(arg.arg, default) for arg, default in pairs]
     return []
@@ -290,10 +334,14 @@ def find_secrets(module: Module) -> list[Finding]:
     for node in ast.walk(module.tree):
         for name, value in _named_values(node):
             text = _string(value)
-            if text is None:
+            if value is None or text is None:
                 continue
-            named = name is not None and _secret_name(name) and _secret_value(text)
-            named = named and text.lower() != name.lower()  # an enum member: password = "password"
+            named = (
+                name is not None
+                and _secret_name(name)
+                and _secret_value(text)
+                and text.lower() != name.lower()  # an enum member: password = "password"
+            )
             if not named and not URL_WITH_PASSWORD.match(text):
                 continue
             subject = f"`{name}`" if name else "a URL with a password"
@@ -332,16 +380,16 @@ def _carries_exception(part: ast.AST, exc: str, tainted: set[str]) -> bool:
     return isinstance(part, ast.Name) and part.id in tainted
 
 
-def _leak(nodes: list[ast.AST], exc: str, tainted: set[str]) -> ast.AST | None:
+def _leak(nodes: list[ast.expr], exc: str, tainted: set[str]) -> ast.expr | None:
     """The first part of `nodes` that carries exception text or a traceback, if any."""
-    parts = [part for node in nodes for part in ast.walk(node)]
+    parts = [part for node in nodes for part in ast.walk(node) if isinstance(part, ast.expr)]
     hits = [part for part in parts if _carries_exception(part, exc, tainted)]
     return min(hits, key=lambda hit: hit.lineno, default=None)
 
 
-def _handler_leaks(handler: ast.ExceptHandler, in_route: bool) -> list[ast.AST]:
+def _handler_leaks(handler: ast.ExceptHandler, in_route: bool) -> list[ast.expr]:
     """Responses built in this `except` handler that carry the exception's text."""
-    exc, tainted = handler.name or "", set()
+    exc, tainted = handler.name or "", set[str]()
     for node in ast.walk(handler):
         if isinstance(node, ast.Assign) and _leak([node.value], exc, tainted):
             tainted.update(t.id for t in node.targets if isinstance(t, ast.Name))
@@ -355,7 +403,7 @@ def _handler_leaks(handler: ast.ExceptHandler, in_route: bool) -> list[ast.AST]:
 
 
 def find_leaks(module: Module) -> list[Finding]:
-    route_functions = {id(function) for function, _ in _route_decorators(module)}
+    route_functions = {id(function) for function, _, _ in _route_decorators(module)}
     findings = []
     for function in (n for n in ast.walk(module.tree) if isinstance(n, FUNCTIONS)):
         handlers = (n for n in ast.walk(function) if isinstance(n, ast.ExceptHandler))
@@ -435,7 +483,8 @@ def _debug_switch(node: ast.AST) -> bool:
 
 
 def find_debug(module: Module) -> list[Finding]:
-    switches = (node for node in ast.walk(module.tree) if _debug_switch(node))
+    nodes = (n for n in ast.walk(module.tree) if isinstance(n, ast.stmt | ast.expr))
+    switches = (node for node in nodes if _debug_switch(node))
     return [module.finding("debug-mode", node.lineno) for node in switches]
 
 
@@ -467,13 +516,15 @@ class _Include:
     guarded: bool  # dependencies=[Depends(auth-ish)] on the include
 
 
-def _aliases(module: Module) -> dict[str, ast.AST]:
+def _aliases(module: Module) -> dict[str, ast.expr]:
     """Module-level `Name = value` (e.g. `User = Annotated[...]`), to look inside types."""
     assigns = (n for n in module.tree.body if isinstance(n, ast.Assign))
     return {n.targets[0].id: n.value for n in assigns if isinstance(n.targets[0], ast.Name)}
 
 
-def _auth_expression(node: ast.AST | None, aliases: dict, seen: frozenset = frozenset()) -> bool:
+def _auth_expression(
+    node: ast.AST | None, aliases: dict[str, ast.expr], seen: frozenset[str] = frozenset()
+) -> bool:
     """Depends(auth-ish), Security(...) or Header(alias=token-ish) in an annotation or default."""
     for part in ast.walk(node) if node is not None else []:
         if isinstance(part, ast.Name) and part.id in aliases and part.id not in seen:
@@ -492,7 +543,7 @@ def _auth_expression(node: ast.AST | None, aliases: dict, seen: frozenset = froz
     return False
 
 
-def _is_authenticated(function: ast.FunctionDef | ast.AsyncFunctionDef, module: Module) -> bool:
+def _is_authenticated(function: Function, module: Module) -> bool:
     """A sign of authentication: a token-ish parameter, dependency, decorator or call."""
     aliases, args = _aliases(module), function.args
     for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
@@ -503,7 +554,11 @@ def _is_authenticated(function: ast.FunctionDef | ast.AsyncFunctionDef, module: 
     for decorator in function.decorator_list:
         if _decorator_route(decorator) is None and AUTH_DECORATOR.search(_words(_last(decorator))):
             return True
-        dependencies = _keyword(decorator, "dependencies") if _decorator_route(decorator) else None
+        dependencies = (
+            _keyword(decorator, "dependencies")
+            if isinstance(decorator, ast.Call) and _decorator_route(decorator)
+            else None
+        )
         if _auth_expression(dependencies, aliases):
             return True
     calls = (n for n in ast.walk(function) if isinstance(n, ast.Call))
@@ -511,11 +566,17 @@ def _is_authenticated(function: ast.FunctionDef | ast.AsyncFunctionDef, module: 
 
 
 def _methods(call: ast.Call) -> tuple[str, ...]:
-    listed = [_string(e) for e in getattr(_keyword(call, "methods"), "elts", [])]
+    methods = _keyword(call, "methods")
+    elements = methods.elts if isinstance(methods, ast.List | ast.Tuple | ast.Set) else []
+    listed = [_string(e) for e in elements]
     return tuple(sorted({m.upper() for m in listed if m})) or ("GET",)
 
 
-def _decorator_route(decorator: ast.AST) -> tuple[str, tuple[str, ...], str] | None:
+# (owner variable, methods, path) of a route decorator
+DecoratorRoute = tuple[str, tuple[str, ...], str]
+
+
+def _decorator_route(decorator: ast.AST) -> DecoratorRoute | None:
     """(owner variable, methods, path) for `@app.get("/x")` or `@bp.route("/x", methods=[...])`."""
     if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
         return None
@@ -531,15 +592,20 @@ def _decorator_route(decorator: ast.AST) -> tuple[str, tuple[str, ...], str] | N
     return None
 
 
-def _route_decorators(module: Module) -> list[tuple[ast.FunctionDef, ast.Call]]:
-    """(function, decorator) for each route decorator in the module, nested functions too."""
+def _route_decorators(module: Module) -> list[tuple[Function, ast.expr, DecoratorRoute]]:
+    """(function, decorator, its route) for each route decorator, nested functions too."""
     functions = (n for n in ast.walk(module.tree) if isinstance(n, FUNCTIONS))
-    return [(f, d) for f in functions for d in f.decorator_list if _decorator_route(d)]
+    return [
+        (f, d, route)
+        for f in functions
+        for d in f.decorator_list
+        if (route := _decorator_route(d)) is not None
+    ]
 
 
 def _imports(module: Module) -> dict[str, str]:
     """Local name -> the dotted name it was imported as, from every import in the file."""
-    names = {}
+    names: dict[str, str] = {}
     package = module.name.split(".") if module.is_package else module.name.split(".")[:-1]
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Import):
@@ -547,15 +613,16 @@ def _imports(module: Module) -> dict[str, str]:
                 local = alias.asname or alias.name.split(".")[0]
                 names[local] = alias.name if alias.asname else local
         elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            base = ".".join([*base, node.module] if node.module else base)
+            parts = package[: len(package) - node.level + 1] if node.level else []
+            base = ".".join([*parts, node.module] if node.module else parts)
             names.update({a.asname or a.name: f"{base}.{a.name}" for a in node.names})
     return names
 
 
 def _owners(module: Module) -> dict[str, tuple[str, bool]]:
     """Variable -> (own prefix, guarded) for each APIRouter, Blueprint or application."""
-    owners, aliases = {}, _aliases(module)
+    owners: dict[str, tuple[str, bool]] = {}
+    aliases = _aliases(module)
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             call = node.value
@@ -573,7 +640,8 @@ def _owners(module: Module) -> dict[str, tuple[str, bool]]:
 
 
 def _includes(module: Module) -> list[_Include]:
-    imports, aliases, found = _imports(module), _aliases(module), []
+    imports, aliases = _imports(module), _aliases(module)
+    found: list[_Include] = []
     for node in ast.walk(module.tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
             continue
@@ -581,10 +649,11 @@ def _includes(module: Module) -> list[_Include]:
         if attr not in {"include_router", "register_blueprint"}:
             continue
         target = node.args[0]
+        key: tuple[str, str]
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             key = (imports.get(target.value.id, target.value.id), target.attr)
         elif isinstance(target, ast.Name) and "." in imports.get(target.id, ""):
-            key = tuple(imports[target.id].rsplit(".", 1))
+            key = _split_last(imports[target.id])
         else:
             key = (module.name, _dotted(target))
         flask = attr == "register_blueprint"
@@ -594,7 +663,18 @@ def _includes(module: Module) -> list[_Include]:
     return found
 
 
-def _mount(key: tuple, owners: dict, includes: list[_Include], depth: int = 0) -> tuple[str, bool]:
+def _split_last(dotted: str) -> tuple[str, str]:
+    """("package.module", "name") for "package.module.name"."""
+    module, _, name = dotted.rpartition(".")
+    return module, name
+
+
+def _mount(
+    key: tuple[str, str],
+    owners: dict[tuple[str, str], tuple[str, bool]],
+    includes: list[_Include],
+    depth: int = 0,
+) -> tuple[str, bool]:
     """Full prefix and router-level guard of an app object, following include chains."""
     own_prefix, guarded = owners.get(key, ("", False))
     for include in includes:
@@ -616,7 +696,7 @@ def _join(prefix: str, path: str) -> str:
 def _starlette_routes(module: Module) -> list[Route]:
     """`Route("/path", endpoint, methods=[...])` entries of a Starlette routes list."""
     functions = {n.name: n for n in module.tree.body if isinstance(n, FUNCTIONS)}
-    found = []
+    found: list[Route] = []
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Call) and _last(node.func) == "Route" and len(node.args) > 1:
             path, endpoint = _string(node.args[0]), _last(node.args[1])
@@ -631,14 +711,13 @@ def _starlette_routes(module: Module) -> list[Route]:
 def discover_routes(modules: list[Module]) -> list[Route]:
     owners = {(m.name, var): info for m in modules for var, info in _owners(m).items()}
     includes = [include for m in modules for include in _includes(m)]
-    found = []
+    found: list[Route] = []
     for module in modules:
         imports = _imports(module)
-        for function, decorator in _route_decorators(module):
-            owner, methods, path = _decorator_route(decorator)
+        for function, decorator, (owner, methods, path) in _route_decorators(module):
             key = (module.name, owner)
             if key not in owners and "." in imports.get(owner, ""):  # a router made elsewhere
-                key = tuple(imports[owner].rsplit(".", 1))
+                key = _split_last(imports[owner])
             prefix, guarded = _mount(key, owners, includes)
             authenticated = guarded or _is_authenticated(function, module)
             route = (methods, _join(prefix, path), module.file, decorator.lineno, function.name)
@@ -708,7 +787,7 @@ def _declared(path: Path) -> set[str]:
     return {_distribution(item) for item in listed}
 
 
-def changed_files(root: Path, config: dict) -> list[tuple[str, str]]:
+def changed_files(root: Path, config: Config) -> list[tuple[str, str]]:
     """(path, reason) for each file of the team's that the retrofit edited."""
     path = root / config["dependency_file"]
     if config["dependency_file"] == "none" or not path.is_file():
@@ -729,7 +808,7 @@ def changed_files(root: Path, config: dict) -> list[tuple[str, str]]:
     return changed
 
 
-def missing_requirements(root: Path, config: dict) -> list[str]:
+def missing_requirements(root: Path, config: Config) -> list[str]:
     """The layer's requirements that its dependency file does not list (all, for none)."""
     path = root / config["dependency_file"]
     if config["dependency_file"] == "none" or not path.is_file():
@@ -783,7 +862,7 @@ def _bullets(items: list[str], empty: str, indent: str = "") -> list[str]:
     return [f"{indent}- {item}" for item in items] or [f"{indent}- {empty}"]
 
 
-def _kept_note(path: str, config: dict) -> str:
+def _kept_note(path: str, config: Config) -> str:
     key = "workflow" if path.startswith(".github/workflows/") else Path(path).name
     default = "compare it with prodbridge's version and merge what you need"
     return KEPT_NOTES.get(key, default).format(**config)
@@ -823,7 +902,7 @@ def _public_routes(root: Path) -> str:
     return ", ".join(sorted(public)) or "none"
 
 
-def _dependencies_todo(root: Path, config: dict) -> list[str]:
+def _dependencies_todo(root: Path, config: Config) -> list[str]:
     missing = missing_requirements(root, config)
     if not missing:
         return []
@@ -838,7 +917,7 @@ def _dependencies_todo(root: Path, config: dict) -> list[str]:
     ]
 
 
-def _deployment_todo(config: dict) -> str:
+def _deployment_todo(config: Config) -> str:
     if "deploy/deploy.sh" not in config["added"]:
         return "Choose where it runs and wire the deployment."
     return (
@@ -849,7 +928,13 @@ def _deployment_todo(config: dict) -> str:
     )
 
 
-def _found_and_todo(root: Path, config: dict, modules, found_routes, findings) -> dict:
+def _found_and_todo(
+    root: Path,
+    config: Config,
+    modules: list[Module],
+    found_routes: list[Route],
+    findings: list[Finding],
+) -> dict[str, tuple[str, list[str]]]:
     """Per area: (what the scan found, what is still on the team)."""
     db = config["database"] or "unknown"
     backed_up = "the SQLite database file" if db == "sqlite" else f"the database ({db})"
@@ -935,7 +1020,7 @@ def _finding_record(finding: Finding) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render_report(root: Path, config: dict) -> str:
+def render_report(root: Path, config: Config) -> str:
     modules = load_modules(root, config)
     found_routes = discover_routes(modules)
     findings = _scan(modules, found_routes)
@@ -991,12 +1076,12 @@ def render_report(root: Path, config: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_recorded(text: str) -> list[dict] | None:
+def read_recorded(text: str) -> list[object] | None:
     """The findings block of a report; None when it has none or it is damaged."""
     lines = text.splitlines()
     if FINDINGS_START not in lines:
         return None
-    records = []
+    records: list[object] = []
     for line in lines[lines.index(FINDINGS_START) + 1 :]:
         if line.strip() == FINDINGS_END:
             return records
@@ -1026,7 +1111,7 @@ def _access(route: Route, method: str) -> str:
 
 def render_route_decisions(found_routes: list[Route]) -> str:
     """production.toml: one table per "METHOD /path", default deny for anonymous callers."""
-    decisions = {}
+    decisions: dict[tuple[str, str], str] = {}
     for route in found_routes:
         for method in route.methods:
             note = f"# {route.file}:{route.line} ({route.function})"
@@ -1049,7 +1134,17 @@ def _annotation(finding: Finding) -> str:
     return f"::error file={file},line={finding.line}::{text}"
 
 
-def check(root: Path, config: dict, report: Path) -> int:
+def _record_key(record: object) -> tuple[str, str, str] | None:
+    """(kind, file, code) of a recorded finding; None for a line that is not one."""
+    if not isinstance(record, dict):
+        return None
+    kind, file, code = record.get("kind"), record.get("file"), record.get("code")
+    if isinstance(kind, str) and isinstance(file, str) and isinstance(code, str):
+        return kind, file, code
+    return None
+
+
+def check(root: Path, config: Config, report: Path) -> int:
     """Exit status 1 if the scan finds something the committed report does not record."""
     refresh = f"python {config['layer']}/audit.py write"
     recorded = read_recorded(report.read_text(encoding="utf-8")) if report.is_file() else None
@@ -1057,9 +1152,9 @@ def check(root: Path, config: dict, report: Path) -> int:
         problem = "not found" if not report.is_file() else "has no readable findings block"
         print(f"{report.name} {problem}: run `{refresh}` and commit it.", file=sys.stderr)
         return 2
-    records = [r for r in recorded if isinstance(r, dict)]
-    allowed = Counter((r.get("kind"), r.get("file"), r.get("code")) for r in records)
-    current, new = Counter(), []
+    allowed = Counter(key for record in recorded if (key := _record_key(record)) is not None)
+    current: Counter[tuple[str, str, str]] = Counter()
+    new: list[Finding] = []
     for finding in scan(root):
         key = (finding.kind, finding.file, finding.code)
         current[key] += 1
