@@ -40,6 +40,7 @@ class Detection:
     app: str = ""  # module:attr or module:factory()
     layer_path: str = "production"  # where the production/ package goes
     dependency_file: str = "none"  # pyproject.toml | requirements*.txt | none
+    package_manager: str = "uv"  # uv | poetry: what runs the project's commands
     database: str = "sqlite"  # sqlite | postgresql
     has_ci: bool = False
     has_dockerfile: bool = False
@@ -129,14 +130,25 @@ def _layer_path(root: Path, app_file: Path) -> str:
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
+    """The parsed pyproject.toml; {} when there is none. One that cannot be parsed still names
+    pyproject.toml as the dependency file, so the retrofit's dependency step says what is wrong
+    with it instead of passing it over."""
+    path = root / "pyproject.toml"
     try:
-        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError:
         return {}
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {"project": {}}
+
+
+def _poetry_dependencies(pyproject: dict[str, Any]) -> bool:
+    poetry = pyproject.get("tool", {}).get("poetry", {})
+    return isinstance(poetry, dict) and isinstance(poetry.get("dependencies"), dict)
 
 
 def _dependency_file(root: Path, pyproject: dict[str, Any]) -> str:
-    if "project" in pyproject:
+    if "project" in pyproject or _poetry_dependencies(pyproject):
         return "pyproject.toml"
     for name in ("requirements.txt", "requirements.in"):
         if (root / name).is_file():
@@ -173,11 +185,21 @@ def detect(destination: str) -> Detection:
     workflows = root / ".github" / "workflows"
     return Detection(
         mode="retrofit",
-        name=str(pyproject.get("project", {}).get("name") or root.name),
+        name=str(
+            pyproject.get("project", {}).get("name")
+            or pyproject.get("tool", {}).get("poetry", {}).get("name")
+            or root.name
+        ),
         framework=framework,
         app=app,
         layer_path=_layer_path(root, app_file),
         dependency_file=dependency_file,
+        package_manager=(
+            "poetry"
+            if dependency_file == "pyproject.toml"
+            and ((root / "poetry.lock").is_file() or _poetry_dependencies(pyproject))
+            else "uv"
+        ),
         database=_database(root, files),
         has_ci=workflows.is_dir() and any(workflows.glob("*.y*ml")),
         has_dockerfile=(root / "Dockerfile").is_file(),

@@ -89,3 +89,31 @@ def test_a_project_copier_made_is_not_detected_again(tmp_path: Path) -> None:
         overwrite=True, skip_tasks=True, pretend=True,
     )  # fmt: skip
     assert again.answers.combined["mode"] == "new"
+
+
+def test_a_poetry_project_names_its_pyproject_and_poetry(tmp_path: Path) -> None:
+    root = copy_of("fastapi-single-file", tmp_path)
+    (root / "requirements.txt").unlink()
+    (root / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "todo-board"\nversion = "0.1.0"\n\n'
+        '[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = "0.110.0"\n'
+    )
+    found = detect(str(root))
+    assert (found.dependency_file, found.package_manager, found.name) == (
+        "pyproject.toml", "poetry", "todo-board",
+    )  # fmt: skip
+
+
+def test_a_pep621_project_with_a_poetry_lock_runs_with_poetry(tmp_path: Path) -> None:
+    root = copy_of("fastapi-package", tmp_path)
+    assert detect(str(root)).package_manager == "uv"
+    (root / "poetry.lock").write_text("# poetry 2 lock\n")
+    detect.cache_clear()
+    assert detect(str(root)).package_manager == "poetry"
+
+
+def test_a_corrupt_pyproject_is_still_the_dependency_file(tmp_path: Path) -> None:
+    # So that the retrofit's dependency step says what is wrong with it, not "no file".
+    root = copy_of("fastapi-package", tmp_path)
+    (root / "pyproject.toml").write_text("[project\nname = 'inventory'\n")
+    assert detect(str(root)).dependency_file == "pyproject.toml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tomllib
 from pathlib import Path
@@ -171,7 +172,9 @@ def test_already_present_any_spelling(tmp_path: Path) -> None:
     assert result.added == ["structlog"]
     assert result.already_present == ["pydantic-settings>=2.5", "orjson>=3.10"]
     assert result.existing["pydantic-settings>=2.5"] == "Pydantic_Settings>=2.0"
-    assert deps(path)[:2] == ["Pydantic_Settings>=2.0", "ORJSON[x]==3.9; os_name=='nt'"]
+    # ==3.9 excludes the layer's floor: raised, keeping the spelling, extras and marker.
+    assert result.changed == [("ORJSON[x]==3.9; os_name=='nt'", "ORJSON[x]>=3.10; os_name=='nt'")]
+    assert deps(path)[:2] == ["Pydantic_Settings>=2.0", "ORJSON[x]>=3.10; os_name=='nt'"]
 
 
 def test_duplicate_requests_added_once(tmp_path: Path) -> None:
@@ -207,10 +210,9 @@ REFUSALS = {
         'dependencies = {file = ["requirements.txt"]}\n',
         "requirements.txt",
     ),
-    "poetry": (
+    "poetry-inline-table": (
         "pyproject.toml",
-        '[tool.poetry]\nname = "app"\n[tool.poetry.dependencies]\npython = "^3.11"\n'
-        'orjson = "^3.9"\n',
+        '[tool.poetry]\nname = "app"\ndependencies = {python = "^3.11", orjson = "^3.9"}\n',
         'poetry add "structlog>=25.1"',
     ),
     "no-project": ("pyproject.toml", "[tool.ruff]\nline-length = 100\n", "no [project] table"),
@@ -259,10 +261,43 @@ def test_refusal_leaves_file_untouched(
     ]
 
 
-def test_poetry_message_lists_only_missing(tmp_path: Path) -> None:
-    write(tmp_path, "pyproject.toml", REFUSALS["poetry"][1])
-    with pytest.raises(RetrofitError, match=r'poetry add "structlog>=25\.1"$'):
-        run(tmp_path, "pyproject.toml")
+POETRY = (
+    '[tool.poetry]\nname = "app"\n\n[tool.poetry.dependencies]\npython = "^3.11"\n'
+    'fastapi = "0.110.0"  # the web framework\n'
+    'orjson = "^3.9"\n'
+    'uvicorn = {version = "0.23.2", extras = ["standard"]}\n'
+    '\n[tool.poetry.group.dev.dependencies]\npytest = "^8.0"\n'
+)
+
+
+def test_poetry_table_pins_raised_and_missing_added(tmp_path: Path) -> None:
+    path = write(tmp_path, "pyproject.toml", POETRY)
+    reqs = ["fastapi>=0.115.12", "orjson>=3.10", "uvicorn[standard]>=0.32", "structlog>=25.1"]
+    result = run(tmp_path, "pyproject.toml", reqs)
+    assert result.added == ["structlog>=25.1"]
+    # ^3.9 admits 3.10 (>=3.9,<4): left alone; the exact pins are raised to the layer's floor.
+    assert path.read_text() == POETRY.replace('"0.110.0"', '">=0.115.12"').replace(
+        'version = "0.23.2"', 'version = ">=0.32"'
+    ).replace('extras = ["standard"]}\n', 'extras = ["standard"]}\nstructlog = ">=25.1"\n')
+    assert [old for old, _ in result.changed] == [
+        "fastapi = '0.110.0'",
+        "uvicorn = '0.23.2'",
+    ]
+    assert run(tmp_path, "pyproject.toml", reqs).changed == []  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("constraint", "conflict"),
+    [("0.110.0", True), ("^0.110", True), ("~0.110.1", True), ("*", False), (">=0.100", False),
+     ("^0.115", False), (">=0.100,<0.112", True), ("^0.100 || ^0.115", False)],
+)  # fmt: skip
+def test_poetry_constraints(constraint: str, conflict: bool) -> None:
+    from packaging.version import Version
+
+    from extensions import retrofit_pins
+
+    pep440 = retrofit_pins.poetry_to_pep440(constraint)
+    assert retrofit_pins.conflicts(pep440, Version("0.115.12")) is conflict
 
 
 def test_missing_file_and_bad_requirement(tmp_path: Path) -> None:
@@ -316,7 +351,9 @@ def test_requirements_existing_forms(tmp_path: Path) -> None:
     result = run(tmp_path, "requirements.txt", reqs)
     assert result.added == ["orjson>=3.10", "base"]
     assert result.existing["uvicorn>=0.32"] == "uvicorn[standard]>=0.30"
-    expected = text + "\n" + retrofit_deps.MARKER + "\norjson>=3.10\nbase\n"
+    assert result.changed == [("Structlog==24.1.0", "Structlog>=25.1")]
+    raised = text.replace("Structlog==24.1.0  # pinned", "Structlog>=25.1  # pinned")
+    expected = raised + "\n" + retrofit_deps.MARKER + "\norjson>=3.10\nbase\n"
     assert path.read_text() == expected
     assert run(tmp_path, "requirements.txt", reqs).added == []
     assert path.read_text() == expected
@@ -339,7 +376,8 @@ def test_flask_factory_fixture_via_cli(tmp_path: Path, capsys: pytest.CaptureFix
     assert out == [
         "added: structlog>=25.1",
         "already there: Flask>=3.1 (as 'flask>=3.0')",
-        "requirements.txt: 1 added, 1 already there",
+        "requirements.txt resolves for Python 3.11 (uv pip compile).",
+        "requirements.txt: 1 added, 0 raised, 1 already there",
     ]
     text = (tmp_path / "requirements.txt").read_text()
     assert text == original + "\n" + retrofit_deps.MARKER + "\nstructlog>=25.1\n"
@@ -382,17 +420,96 @@ def test_real_uv_lock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert deps(app / "pyproject.toml") == ["fastapi>=0.115", "uvicorn>=0.30", "structlog>=25.1"]
 
 
-def test_warn_only_goes_on_and_says_what_to_add(tmp_path, capsys):
-    # copier's task: a file it cannot edit does not stop the retrofit (the report lists the rest).
-    path = write(
-        tmp_path,
-        "pyproject.toml",
-        '[tool.poetry]\nname = "app"\n[tool.poetry.dependencies]\npython = "^3.11"\n',
-    )
+def test_warn_only_goes_on_and_records_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # copier's task: a file it cannot edit does not stop the retrofit here (the report lists the
+    # rest, and the final check fails with the reason recorded).
+    path = write(tmp_path, "pyproject.toml", REFUSALS["dynamic"][1])
     before = path.read_bytes()
+    record = tmp_path / "layer" / "retrofit-record.json"
     args = ["--root", str(tmp_path), "--file", "pyproject.toml", "--warn-only"]
-    assert main([*args, "--require", NEW[0]]) == 0
+    assert main([*args, "--record", str(record), "--require", NEW[0]]) == 0
     err = capsys.readouterr().err
-    assert "poetry add" in err
+    assert "dynamic" in err
     assert "--data dependency_file=PATH" in err
     assert path.read_bytes() == before
+    recorded = json.loads(record.read_text())["dependencies"]
+    assert "dynamic" in recorded["error"]
+    assert recorded["resolve_failed"] is False
+
+
+# --- encodings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "utf-8"])
+def test_requirements_keep_their_encoding_and_line_ends(tmp_path: Path, encoding: str) -> None:
+    # pip freeze > requirements.txt in Windows PowerShell: UTF-16 LE with a BOM, CRLF.
+    text = "fastapi==0.115.12\r\npydantic-settings==2.3.4\r\n"
+    path = tmp_path / "requirements.txt"
+    bom = b"\xfe\xff" if encoding == "utf-16-be" else b""
+    path.write_bytes(bom + text.encode(encoding))
+    result = run(tmp_path, "requirements.txt", ["pydantic-settings>=2.7", "structlog>=25.1"])
+    assert result.changed == [("pydantic-settings==2.3.4", "pydantic-settings>=2.7")]
+    data = path.read_bytes()
+    assert data.startswith(bom or text.encode(encoding)[:2])
+    assert data.decode(encoding).removeprefix("\ufeff") == (
+        "fastapi==0.115.12\r\npydantic-settings>=2.7\r\n\r\n"
+        + retrofit_deps.MARKER
+        + "\r\nstructlog>=25.1\r\n"
+    )
+
+
+def test_latin1_comment_in_requirements(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes("# d\xe9pendances\nflask\n".encode("latin-1"))
+    run(tmp_path, "requirements.txt", ["structlog>=25.1"])
+    assert path.read_bytes().decode("latin-1").startswith("# d\xe9pendances\nflask\n\n#")
+
+
+def test_unreadable_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(b"\x80\x81[project]\xff")
+    args = ["--root", str(tmp_path), "--file", "pyproject.toml", "--require", NEW[0]]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("retrofit_deps: pyproject.toml is not text in an encoding")
+    assert "Traceback" not in err
+
+
+def test_unexpected_error_is_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "requirements.txt", "flask\n")
+
+    def broken(*_: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(retrofit_deps, "_requirements", broken)
+    args = ["--root", str(tmp_path), "--file", "requirements.txt", "--require", NEW[0]]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "unexpected KeyError while editing requirements.txt" in err
+    assert "Traceback" not in err
+
+
+# --- resolving for real -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_pin_that_cannot_resolve_puts_the_file_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # fastapi 0.110 caps starlette below 0.37: the layer's starlette>=0.46 cannot be had with it,
+    # and fastapi is the team's pin (not one of the layer's requirements), so it is not raised.
+    path = write(tmp_path, "requirements.txt", "fastapi==0.110.0\n")
+    record = tmp_path / "retrofit-record.json"
+    args = ["--root", str(tmp_path), "--file", "requirements.txt", "--record", str(record)]
+    assert main([*args, "--require", "starlette>=0.46"]) == 1
+    err = capsys.readouterr().err
+    assert "does not resolve with the production layer's requirements" in err
+    assert "starlette" in err
+    assert path.read_text() == "fastapi==0.110.0\n"
+    assert json.loads(record.read_text())["dependencies"]["resolve_failed"] is True

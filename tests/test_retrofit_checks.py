@@ -1,0 +1,93 @@
+"""Tests for retrofit_checks.py: the layer re-included past .gitignore, and the final check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from extensions.retrofit_checks import UNIGNORE_MARKER, main
+
+from .test_update import git
+
+LAYER = "app/production"
+
+
+def project(tmp_path: Path, gitignore: str) -> Path:
+    root = tmp_path / "project"
+    (root / LAYER / "backup").mkdir(parents=True)
+    (root / LAYER / "__init__.py").write_text("")
+    (root / LAYER / "backup" / "__init__.py").write_text("")
+    (root / LAYER / "backup" / "sqlite.py").write_text("")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_production_layer.py").write_text("")
+    (root / ".gitignore").write_text(gitignore)
+    git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def tracked_after_add(root: Path) -> set[str]:
+    git(root, "add", "-A")
+    return set(git(root, "ls-files").splitlines())
+
+
+def unignore(root: Path, record: Path) -> int:
+    args = ["unignore", "--root", str(root), "--layer", LAYER, "--record", str(record)]
+    return main([*args, "--also", "tests/test_production_layer.py"])
+
+
+def test_a_gitignore_that_hides_the_layers_backup_package_gets_a_negation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path, ".venv/\nbackup/\n*.sqlite\n")
+    record = root / LAYER / "retrofit-record.json"
+    assert unignore(root, record) == 0
+    assert ".gitignore: added !/app/production/backup/" in capsys.readouterr().out
+    text = (root / ".gitignore").read_text()
+    assert text == f".venv/\nbackup/\n*.sqlite\n\n{UNIGNORE_MARKER}\n!/app/production/backup/\n"
+    assert f"{LAYER}/backup/sqlite.py" in tracked_after_add(root)
+    assert json.loads(record.read_text())["gitignore"]["rules"] == ["!/app/production/backup/"]
+    # The team's own backups stay ignored elsewhere.
+    (root / "backup").mkdir()
+    (root / "backup" / "dump.sql").write_text("")
+    assert "backup/dump.sql" not in tracked_after_add(root)
+
+
+def test_ignored_single_files_and_tests_are_reincluded(tmp_path: Path) -> None:
+    root = project(tmp_path, "test_*.py\nsqlite.py\n")
+    assert unignore(root, root / "record.json") == 0
+    tracked = tracked_after_add(root)
+    assert {"tests/test_production_layer.py", f"{LAYER}/backup/sqlite.py"} <= tracked
+
+
+def test_nothing_hidden_changes_nothing(tmp_path: Path) -> None:
+    root = project(tmp_path, ".venv/\n")
+    assert unignore(root, root / "record.json") == 0
+    assert (root / ".gitignore").read_text() == ".venv/\n"
+    assert not (root / "record.json").exists()
+
+
+def test_verify_reports_a_recorded_dependency_problem_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"dependencies": {"error": "requirements.txt uses --hash"}}))
+    args = ["verify", "--root", str(tmp_path), "--run", "uv run", "--module", "x.production"]
+    assert main([*args, "--record", str(record)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("prodbridge: the retrofit is not done: the production layer's")
+    assert "requirements.txt uses --hash" in err
+
+
+def test_verify_runs_the_command_and_shows_why_it_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "layer" / "__init__.py").write_text("")
+    (tmp_path / "layer" / "cli.py").write_text("import no_such_dependency\n")
+    args = ["verify", "--root", str(tmp_path), "--run", f"env PYTHONPATH={tmp_path}"]
+    assert main([*args, "--module", "layer"]) == 1
+    err = capsys.readouterr().err
+    assert "`env PYTHONPATH=" in err
+    assert "ModuleNotFoundError: No module named 'no_such_dependency'" in err
