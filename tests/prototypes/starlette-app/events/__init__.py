@@ -1,0 +1,1 @@
+"""Meetup events and RSVPs: a Starlette JSON API on SQLite."""
