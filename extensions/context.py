@@ -41,6 +41,7 @@ class Detection:
     layer_path: str = "production"  # where the production/ package goes
     dependency_file: str = "none"  # pyproject.toml | requirements*.txt | none
     package_manager: str = "uv"  # uv | poetry: what runs the project's commands
+    api_key_header: str = "X-API-Key"  # the layer's key header: one the app does not read
     database: str = "sqlite"  # sqlite | postgresql
     has_ci: bool = False
     has_dockerfile: bool = False
@@ -157,6 +158,20 @@ def _dependency_file(root: Path, pyproject: dict[str, Any]) -> str:
     return others[0] if others else "none"
 
 
+_READS_X_API_KEY = re.compile(r"""["']x-api-key["']|\bx_api_key\b""", re.IGNORECASE)
+
+
+def _api_key_header(files: list[Path]) -> str:
+    """X-API-Key, unless the app reads that header itself (the layer strips its own header)."""
+    for path in files[:200]:
+        try:
+            if _READS_X_API_KEY.search(path.read_text(encoding="utf-8", errors="replace")):
+                return "X-Edge-Key"
+        except OSError:
+            continue
+    return "X-API-Key"
+
+
 def _database(root: Path, files: list[Path]) -> str:
     text = []
     for path in files[:200]:
@@ -201,6 +216,7 @@ def detect(destination: str) -> Detection:
             else "uv"
         ),
         database=_database(root, files),
+        api_key_header=_api_key_header(files),
         has_ci=workflows.is_dir() and any(workflows.glob("*.y*ml")),
         has_dockerfile=(root / "Dockerfile").is_file(),
         has_tests=(root / "tests").is_dir() or any(root.glob("test_*.py")),

@@ -10,6 +10,11 @@ import the layer. git is asked which of the layer's files it ignores; each is re
 negation rule appended to .gitignore, under a comment, and the rules go into the record so that
 PRODUCTION_GAP.md lists the change.
 
+`lint-exclude`: the team's own linters must not fail on the layer, which follows prodbridge's
+style (ruff, 100 columns), not theirs. Each linter configuration the project has (flake8 in
+.flake8, setup.cfg or tox.ini; ruff, black and isort in pyproject.toml; ruff.toml) gets the
+layer's files added to its exclusions, and the record lists each change.
+
 `verify`: the closing message's own commands, run for real, so that a retrofit that cannot work
 fails now with the reason instead of later in the user's hands: the layer imports, then
 `python -m <layer> routes` (which imports the app and checks every route has a decision). A
@@ -96,6 +101,119 @@ def unignore(root: Path, layer: str, extra: list[str], record: Path | None) -> l
     return rules
 
 
+def _ini_exclude(text: str, section: str, paths: list[str]) -> str | None:
+    """flake8's INI section with `paths` in extend-exclude, or None without that section."""
+    lines = text.split("\n")
+    header = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None)
+    if header is None:
+        return None
+    end = next(
+        (i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+        len(lines),
+    )
+    for i in range(header + 1, end):
+        key = lines[i].split("=", 1)[0].strip().replace("_", "-")
+        if "=" in lines[i] and key == "extend-exclude" and not lines[i][:1].isspace():
+            last = i  # the value may go on in indented lines
+            while last + 1 < end and lines[last + 1][:1].isspace() and lines[last + 1].strip():
+                last += 1
+            lines[last] = lines[last].rstrip().rstrip(",") + "," + ",".join(paths)
+            return "\n".join(lines)
+    lines.insert(header + 1, "extend-exclude = " + ",".join(paths))
+    return "\n".join(lines)
+
+
+def _toml_exclude(text: str, table: str, key: str, paths: list[str]) -> str | None:
+    """A TOML table with `paths` appended to the array `key` (added when missing)."""
+    lines = text.split("\n")
+    header = next((i for i, line in enumerate(lines) if line.strip() == f"[{table}]"), None)
+    if header is None:
+        return None
+    end = next(
+        (i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+        len(lines),
+    )
+    items = ", ".join(f'"{path}"' for path in paths)
+    for i in range(header + 1, end):
+        if lines[i].split("=", 1)[0].strip() == key and lines[i].rstrip().endswith("]"):
+            value = lines[i].rstrip()[:-1].rstrip()
+            lines[i] = value + ("" if value.endswith(("[", ",")) else ", ") + items + "]"
+            return "\n".join(lines)
+        if lines[i].split("=", 1)[0].strip() == key:
+            return None  # a multi-line array: not edited here, the record says what to add
+    lines.insert(header + 1, f"{key} = [{items}]")
+    return "\n".join(lines)
+
+
+def lint_exclude(root: Path, paths: list[str], record: Path | None) -> list[str]:
+    """Add the layer's paths to the exclusions of the project's own linters; what changed."""
+    changed: list[str] = []
+    black = "^/(" + "|".join(p.replace(".", "[.]") for p in paths) + ")"
+    edits = [
+        (".flake8", lambda t: _ini_exclude(t, "flake8", paths), "flake8 extend-exclude"),
+        ("setup.cfg", lambda t: _ini_exclude(t, "flake8", paths), "flake8 extend-exclude"),
+        ("tox.ini", lambda t: _ini_exclude(t, "flake8", paths), "flake8 extend-exclude"),
+        (
+            "pyproject.toml",
+            lambda t: _toml_exclude(t, "tool.ruff", "extend-exclude", paths),
+            "ruff extend-exclude",
+        ),
+        (
+            "pyproject.toml",
+            lambda t: _toml_exclude(t, "tool.isort", "extend_skip", paths),
+            "isort extend_skip",
+        ),
+        (
+            "ruff.toml",
+            lambda t: _toml_exclude("[top]\n" + t, "top", "extend-exclude", paths),
+            "ruff extend-exclude",
+        ),
+        (
+            ".ruff.toml",
+            lambda t: _toml_exclude("[top]\n" + t, "top", "extend-exclude", paths),
+            "ruff extend-exclude",
+        ),
+    ]
+    for name, edit, what in edits:
+        path = root / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = edit(text)
+        if name.endswith("ruff.toml") and new is not None:
+            new = new.removeprefix("[top]\n")
+        if new is not None and new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(f"{name}: {what} += {', '.join(paths)}")
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        new = _black_exclude(text, black)
+        if new is not None:
+            pyproject.write_text(new, encoding="utf-8")
+            changed.append(f"pyproject.toml: black extend-exclude += {black}")
+    if changed and record is not None:
+        data = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
+        data["lint"] = {"changes": changed}
+        record.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return changed
+
+
+def _black_exclude(text: str, pattern: str) -> str | None:
+    """[tool.black] with `pattern` in extend-exclude (a regular expression, so joined by |)."""
+    lines = text.split("\n")
+    header = next((i for i, line in enumerate(lines) if line.strip() == "[tool.black]"), None)
+    if header is None:
+        return None
+    for i in range(header + 1, len(lines)):
+        if lines[i].lstrip().startswith("["):
+            break
+        if lines[i].split("=", 1)[0].strip() == "extend-exclude":
+            return None  # the team's own expression (often multi-line): the record says what to add
+    lines.insert(header + 1, f"extend-exclude = '{pattern}'")
+    return "\n".join(lines)
+
+
 def _environment(root: Path) -> dict[str, str]:
     """The user's environment, less a virtualenv that is not the project's (copier's own)."""
     env = dict(os.environ)
@@ -152,10 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     hide = commands.add_parser("unignore", help="re-include layer files .gitignore hides")
     hide.add_argument("--layer", required=True, help="the layer's folder, e.g. app/production")
     hide.add_argument("--also", action="append", default=[], help="another added file")
+    lint = commands.add_parser("lint-exclude", help="keep the project's linters off the layer")
+    lint.add_argument("--path", action="append", default=[], help="a path of the layer's")
     check = commands.add_parser("verify", help="run the closing message's commands")
     check.add_argument("--run", required=True, help="how the project's commands run")
     check.add_argument("--module", required=True, help="the layer's module")
-    for sub in (hide, check):
+    for sub in (hide, lint, check):
         sub.add_argument("--root", type=Path, default=Path())
         sub.add_argument("--record", type=Path, help="the retrofit's record (JSON)")
     args = parser.parse_args(argv)
@@ -163,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "unignore":
             for rule in unignore(args.root, args.layer, args.also, args.record):
                 print(f".gitignore: added {rule} (it hid the production layer's files)")
+        elif args.command == "lint-exclude":
+            for change in lint_exclude(args.root, args.path, args.record):
+                print(f"{change} (the team's linters keep to the team's code)")
         else:
             verify(args.root, args.run, args.module, args.record)
             print(f"checked: the layer imports and `python -m {args.module} routes` passes")

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -55,9 +57,18 @@ class Prototype:
     tests_dir: str  # where the layer's tests go
     run: tuple[str, ...]  # how its own commands run (README of the prototype)
     route: str  # a GET route that answers 200 for a caller with a key
-    missing: str  # a GET the app answers with an error of its own
+    missing: str | None  # a GET the app answers with an HTTP error raised (None: it has none)
     setup: tuple[str, ...] = ()  # what its README runs before serving (e.g. make the schema)
     database: str | None = None  # where its SQLite file is when served (None: it keeps none)
+    own_tests: tuple[str, ...] = ("pytest", "-q", "-p", "no:cacheprovider")  # its own runner
+    own_checks: tuple[tuple[str, ...], ...] = ()  # its CI's other steps (lint), run as written
+    pytest: tuple[str, ...] = ("pytest",)  # how pytest runs there (arrives where it is missing)
+    own_auth: tuple[tuple[str, str], ...] = ()  # headers the app's own check of `route` wants
+    serve_env: tuple[tuple[str, str], ...] = ()  # the app's own settings when served
+    smoke_path: str | None = None  # SMOKE_PATH, where the first protected GET needs more
+    key_header: str = "X-API-Key"  # what detection picks for the layer's key
+    package_manager: str = "uv"
+    commit_caches: bool = False  # the team committed __pycache__ (compileall before the commit)
 
     @property
     def module(self) -> str:
@@ -65,6 +76,7 @@ class Prototype:
 
 
 REQUIREMENTS = ("uv", "run", "--no-project", "--with-requirements", "requirements.txt")
+OWN_KEY = "the-shorteners-own-key"
 CASES = {
     case.name: case
     for case in (
@@ -87,6 +99,24 @@ CASES = {
             "requirements.txt", "tests", REQUIREMENTS, "/notes", "/notes/not-a-number",
             ("flask", "--app", "notes_app", "init-db"), "instance/notes.sqlite",
         ),
+        Prototype(
+            "fastapi-own-key", "fastapi", "shortener.main:app", "shortener/production",
+            "pyproject.toml", "tests", ("uv", "run"), "/secure/stats", "/links/nope",
+            own_auth=(("X-API-Key", OWN_KEY),), serve_env=(("SHORTENER_API_KEY", OWN_KEY),),
+            smoke_path="/list/", key_header="X-Edge-Key",
+        ),
+        Prototype(
+            "flat-modules", "flask", "app:app", "production", "requirements.txt", ".",
+            REQUIREMENTS, "/health", None, database="{tmp}/kitroom.sqlite3",
+            setup=("python", "-c", "import store; store.connect('{tmp}/kitroom.sqlite3').close()"),
+            own_tests=("python", "-m", "unittest", "tests"), pytest=("--with", "pytest", "pytest"),
+            serve_env=(("KITROOM_DB", "{tmp}/kitroom.sqlite3"),), smoke_path="/health",
+        ),
+        Prototype(
+            "starlette-app", "starlette", "events.app:app", "events/production",
+            "requirements.txt", "tests", REQUIREMENTS, "/events/", None,
+            database="{tmp}/events.sqlite3", serve_env=(("EVENTS_DB", "{tmp}/events.sqlite3"),),
+        ),
     )
 }  # fmt: skip
 
@@ -98,6 +128,7 @@ class Retrofitted:
     answers: dict[str, Any]
     status: list[str]  # `git status --porcelain` right after the copy
     report: str
+    message: str  # what copier printed, the closing message with its commands last
 
     def run(self, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -116,12 +147,18 @@ def retrofit(case: Prototype, destination: Path) -> Retrofitted:
     shutil.copytree(
         PROTOTYPES / case.name, destination, ignore=shutil.ignore_patterns(".venv", "*.db")
     )
+    if case.commit_caches:
+        subprocess.run(["python3", "-m", "compileall", "-q", "."], cwd=destination, check=True)
     git(destination, "init", "-q", "-b", "main")
     git(destination, "add", "-A")
     git(destination, "commit", "-qm", "the prototype")
-    run_copy(
-        str(TEMPLATE_ROOT), destination, defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD"
-    )
+    # As a user runs it (the CLI, not -q), to read the closing message it prints.
+    cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
+    copy = subprocess.run(
+        [*cli, str(TEMPLATE_ROOT), str(destination)],
+        capture_output=True, text=True, timeout=1200, env=os.environ | {"NO_COLOR": "1"},
+    )  # fmt: skip
+    assert copy.returncode == 0, f"the retrofit failed:\n{copy.stdout}\n{copy.stderr}"
     status = git(destination, "status", "--porcelain", "--untracked-files=all").splitlines()
     return Retrofitted(
         case=case,
@@ -129,6 +166,7 @@ def retrofit(case: Prototype, destination: Path) -> Retrofitted:
         answers=yaml.safe_load((destination / ".copier-answers.yml").read_text()),
         status=status,
         report=(destination / "PRODUCTION_GAP.md").read_text(),
+        message=copy.stdout + copy.stderr,
     )
 
 
@@ -154,6 +192,8 @@ def test_the_answers_are_what_detection_found(retrofitted: Retrofitted) -> None:
     assert answers["app_object"] == case.app_object
     assert answers["layer_path"] == case.layer_path
     assert answers["dependency_file"] == case.dependency_file
+    assert answers["api_key_header"] == case.key_header
+    assert answers["package_manager"] == case.package_manager
 
 
 def test_only_files_the_report_lists_changed(retrofitted: Retrofitted) -> None:
@@ -179,15 +219,46 @@ def test_only_files_the_report_lists_changed(retrofitted: Retrofitted) -> None:
     assert "`.gitignore`" in kept
 
 
+def closing_commands(retrofitted: Retrofitted) -> list[list[str]]:
+    """The commands of the closing message that check (not `serve`, which the `served`
+    fixture runs), as printed: everything before the two-space gap and its note."""
+    message = retrofitted.message.rsplit("The production layer is in", 1)[1]
+    commands = [
+        shlex.split(line.strip().split("  ", 1)[0])
+        for line in message.splitlines()
+        if f"python -m {retrofitted.case.module}" in line
+    ]
+    assert [c[-1] for c in commands] == ["routes", "serve"], message
+    assert all(c[: len(retrofitted.case.run)] == list(retrofitted.case.run) for c in commands)
+    return commands[:1]
+
+
 @pytest.mark.slow
 def test_its_own_tests_and_the_layers_pass(retrofitted: Retrofitted, tmp_path: Path) -> None:
-    done = retrofitted.run("pytest", "-q", "-p", "no:cacheprovider")
-    assert " passed" in done.stdout
-    layer_tests = Path(retrofitted.case.tests_dir) / "test_production_layer.py"
-    done = retrofitted.run("pytest", "-q", "-p", "no:cacheprovider", str(layer_tests))
+    case = retrofitted.case
+    done = retrofitted.run(*case.own_tests)
+    said = done.stdout + done.stderr
+    assert re.search(r" passed|^OK$", said, flags=re.MULTILINE), said
+    layer_tests = Path(case.tests_dir) / "test_production_layer.py"
+    done = retrofitted.run(*case.pytest, "-q", "-p", "no:cacheprovider", str(layer_tests))
     assert "failed" not in done.stdout
     assert "skipped" not in done.stdout
-    retrofitted.run("python", "-m", retrofitted.case.module, "routes")
+    # In one run with the app's own tests, in either order (a module-level app is shared).
+    if case.own_tests[0] == "pytest":
+        both = retrofitted.run(*case.pytest, "-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+        assert "failed" not in both.stdout
+        first = retrofitted.run(
+            *case.pytest, "-q", "-p", "no:cacheprovider", str(layer_tests), case.tests_dir
+        )
+        assert "failed" not in first.stdout
+    for command in case.own_checks:
+        retrofitted.run(*command)
+    for command in closing_commands(retrofitted):
+        done = subprocess.run(
+            command, cwd=retrofitted.root, env=project_env(), capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{command}:\n{done.stdout}\n{done.stderr}"
 
 
 def test_the_layer_is_lint_clean(retrofitted: Retrofitted, tmp_path: Path) -> None:
@@ -283,7 +354,7 @@ def free_port() -> int:
 def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[Served]:
     """The production entry point, served as in production, with one API key."""
     if retrofitted.case.setup:
-        retrofitted.run(*retrofitted.case.setup)
+        retrofitted.run(*(part.format(tmp=tmp_path) for part in retrofitted.case.setup))
     made = retrofitted.run("python", "-m", retrofitted.case.module, "api-key", "smoke")
     key = made.stdout.splitlines()[1].strip()
     entry = made.stdout.splitlines()[-1].strip()
@@ -297,6 +368,7 @@ def served(retrofitted: Retrofitted, tmp_path: Path) -> Iterator[Served]:
         "INVENTORY_DB": str(tmp_path / "inventory.db"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'linkshelf.db'}",
     }
+    env |= {name: value.format(tmp=tmp_path) for name, value in retrofitted.case.serve_env}
     if retrofitted.case.database:
         database = retrofitted.case.database.format(tmp=tmp_path)
         env["APP_DATABASE_URL"] = f"sqlite:///{database}"
@@ -334,35 +406,49 @@ def test_the_entry_point_serves_the_app_behind_the_layer(
 ) -> None:
     client, key, log = served.client, served.key, served.log
     case = retrofitted.case
-    with_key = {"X-API-Key": key}
+    with_key = {case.key_header: key, **dict(case.own_auth)}
 
     assert client.get("/readyz").json()["status"] == "ready"
     # The deploy pipeline's smoke test passes against it, and fails with a wrong key.
     base = str(client.base_url)
-    smoke = retrofitted.run("python", "-m", case.module, "smoke", base, SMOKE_API_KEY=key)
+    smoke_env = {"SMOKE_PATH": case.smoke_path} if case.smoke_path else {}
+    smoke = retrofitted.run(
+        "python", "-m", case.module, "smoke", base, SMOKE_API_KEY=key, **smoke_env
+    )
     assert "smoke test passed" in smoke.stdout
     failed = subprocess.run(
         [*case.run, "python", "-m", case.module, "smoke", base, "--wait", "0"],
-        cwd=retrofitted.root, env=project_env() | {"SMOKE_API_KEY": "pk_wrong"},
+        cwd=retrofitted.root, env=project_env() | {"SMOKE_API_KEY": "pk_wrong"} | smoke_env,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "was refused (401)" in failed.stdout
-    # The app's own route, through the layer, with the caller's request ID echoed.
+    # The app's own route, through the layer (and its own check, where it has one), with the
+    # caller's request ID echoed.
     ok = client.get(case.route, headers={**with_key, "X-Request-ID": "retrofit-check-1"})
     assert ok.status_code == 200, ok.text
     assert ok.headers["X-Request-ID"] == "retrofit-check-1"
     assert int(ok.headers["RateLimit-Limit"]) == 12
+    if case.own_auth:  # the app's own check still sees its header, and still refuses without
+        alone = client.get(case.route, headers={case.key_header: key})
+        assert alone.status_code in (401, 403), alone.text
+        assert not alone.headers.get("WWW-Authenticate", "").startswith("ApiKey")
     # Default deny: no key, no entry.
     anonymous = client.get(case.route)
     assert anonymous.status_code == 401
     assert anonymous.headers["content-type"] == "application/problem+json"
     assert anonymous.json()["request_id"] == anonymous.headers["X-Request-ID"]
+    assert anonymous.headers["WWW-Authenticate"] == f'ApiKey header="{case.key_header}"'
+    # A route nobody decided on: the layer's 404 problem.
+    unknown = client.get("/no/such/route/here", headers=with_key)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
     # The app's own error, as problem+json.
-    missing = client.get(case.missing, headers=with_key)
-    assert missing.status_code in (404, 422), missing.text
-    assert missing.headers["content-type"] == "application/problem+json"
-    assert missing.json()["request_id"] == missing.headers["X-Request-ID"]
+    if case.missing is not None:
+        missing = client.get(case.missing, headers=with_key)
+        assert missing.status_code in (404, 422), missing.text
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json()["request_id"] == missing.headers["X-Request-ID"]
     # Past the limit (12 a minute for this caller): 429 with Retry-After.
     statuses = [client.get(case.route, headers=with_key).status_code for _ in range(12)]
     assert statuses[-1] == 429

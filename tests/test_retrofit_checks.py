@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -91,3 +95,50 @@ def test_verify_runs_the_command_and_shows_why_it_failed(
     err = capsys.readouterr().err
     assert "`env PYTHONPATH=" in err
     assert "ModuleNotFoundError: No module named 'no_such_dependency'" in err
+
+
+LINT_PATHS = ["app/production", "tests/test_production_layer.py"]
+
+
+def lint_exclude(root: Path, record: Path) -> int:
+    args = ["lint-exclude", "--root", str(root), "--record", str(record)]
+    return main([*args, *(f"--path={path}" for path in LINT_PATHS)])
+
+
+def test_the_teams_linters_are_kept_off_the_layer(tmp_path: Path) -> None:
+    (tmp_path / ".flake8").write_text("[flake8]\nmax-line-length = 100\nexclude = .git,backup\n")
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = x\n[flake8]\nextend-exclude =\n    a,\n    b\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff]\nline-length = 88\nextend-exclude = ["old"]\n\n[tool.black]\nline-length = 88\n'
+        '\n[tool.isort]\nprofile = "black"\n'
+    )
+    record = tmp_path / "record.json"
+    assert lint_exclude(tmp_path, record) == 0
+    assert (tmp_path / ".flake8").read_text() == (
+        "[flake8]\nextend-exclude = app/production,tests/test_production_layer.py\n"
+        "max-line-length = 100\nexclude = .git,backup\n"
+    )
+    assert (
+        (tmp_path / "setup.cfg")
+        .read_text()
+        .endswith("    b,app/production,tests/test_production_layer.py\n")
+    )
+    pyproject = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]
+    assert pyproject["ruff"]["extend-exclude"] == ["old", *LINT_PATHS]
+    assert pyproject["isort"]["extend_skip"] == LINT_PATHS
+    assert re.fullmatch(pyproject["black"]["extend-exclude"] + ".*", "/app/production/edge.py")
+    assert len(json.loads(record.read_text())["lint"]["changes"]) == 5
+
+
+def test_flake8_really_skips_the_layer(tmp_path: Path) -> None:
+    flake8 = shutil.which("flake8")
+    if flake8 is None:
+        pytest.skip("flake8 is not installed here; the INI edit is checked above")
+    (tmp_path / ".flake8").write_text("[flake8]\nmax-line-length = 79\n")
+    (tmp_path / "app" / "production").mkdir(parents=True)
+    (tmp_path / "app" / "production" / "edge.py").write_text("x = 1  " + "#" * 100 + "\n")
+    assert lint_exclude(tmp_path, tmp_path / "record.json") == 0
+    done = subprocess.run([flake8, "."], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout

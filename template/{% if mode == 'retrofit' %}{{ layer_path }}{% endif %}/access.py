@@ -9,8 +9,10 @@ declares it, `{name}` for a path parameter):
     rate_limit = "5/minute"   # optional; else RATE_LIMIT_DEFAULT
 
 Default deny: a request that matches no entry is refused, and the entry point will not start
-while the app has a route without one (see `undecided`). Callers authenticate with an
-`X-API-Key: <key>` header (the app's own `Authorization` header is left to the app); keys are
+while the app has a route without one (see `undecided`). A path that differs from an entry only
+by a trailing slash takes that entry's decision, so the app's own redirect (`/list` to `/list/`)
+still happens. Callers authenticate with a key header (API_KEY_HEADER, X-API-Key unless the app
+reads that one itself; the app's own `Authorization` header is left to the app); keys are
 compared by their SHA-256 digest, so the settings never hold a usable key.
 """
 
@@ -20,14 +22,23 @@ import hashlib
 import hmac
 import re
 import secrets
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from limits import parse_many
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11: the same parser, from PyPI
+    import tomli as tomllib  # type: ignore[no-redef]
 from starlette.routing import compile_path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11: the same parser, from PyPI
+    import tomli as tomllib  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from .settings import ApiKey
@@ -75,6 +86,13 @@ class RouteTable:
 
     def find(self, method: str, path: str) -> Rule | None:
         method = "GET" if method == "HEAD" else method
+        rule = self._match(method, path)
+        if rule is None and path != "/":
+            # The app redirects `/list` to `/list/` (or back): let it, under that entry.
+            rule = self._match(method, path[:-1] if path.endswith("/") else path + "/")
+        return rule
+
+    def _match(self, method: str, path: str) -> Rule | None:
         rule = self._static.get((method, path))
         if rule is not None:
             return rule

@@ -5,7 +5,8 @@ For every HTTP request, before the app sees it:
 - `/healthz` and `/readyz` are answered here (see health.py);
 - the request is matched to its entry in production.toml; a request that matches none gets a
   404 problem (default deny: the app is never reached by a route nobody decided on);
-- the caller is identified by its `X-API-Key` (the app's own `Authorization` is left alone) and
+- the caller is identified by its key header (API_KEY_HEADER; the app's own headers, cookies and
+  `Authorization` are left alone) and
   counted against the route's rate limit, or the default one: past it, a 429 problem;
 - a CORS preflight (OPTIONS) to a path production.toml knows goes to the app, which answers it;
 - the entry's access decision is enforced: 401 without a valid key, 403 without the permission.
@@ -36,10 +37,8 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
-API_KEY_HEADER = b"x-api-key"
 PRINCIPAL_HEADER = b"x-auth-principal"
 PERMISSIONS_HEADER = b"x-auth-permissions"
-_STRIPPED = frozenset({API_KEY_HEADER, PRINCIPAL_HEADER, PERMISSIONS_HEADER})
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +51,9 @@ class Edge:
         self.settings = settings
         self.routes = routes
         self.keys = Keys(settings.api_keys)
+        self.key_header = settings.api_key_header.lower().encode("latin-1")
+        # What the app never gets from the client: the layer's key and its caller headers.
+        self.stripped = frozenset({self.key_header, PRINCIPAL_HEADER, PERMISSIONS_HEADER})
         # Readiness checks register here, the rate limit store's among them.
         self.state = SimpleNamespace(readiness_checks={}, settings=settings)
         database = make_url(settings.app_database_url) if settings.app_database_url else None
@@ -84,11 +86,11 @@ class Edge:
         if method == "OPTIONS" and self.routes.knows_path(path):
             # A CORS preflight carries no credentials: the app (its CORS middleware) answers,
             # without any caller headers a client might have forged.
-            scope = {**scope, "headers": _forwarded_headers(scope, None)}
+            scope = {**scope, "headers": self._forwarded_headers(scope, None)}
             await self.app(scope, receive, send)
             return
         rule = self.routes.find(method, path)
-        presented = _header(scope, API_KEY_HEADER)
+        presented = _header(scope, self.key_header)
         caller = self.keys.caller(presented)
         limit_headers: list[tuple[bytes, bytes]] = []
         if self.settings.rate_limit_enabled:
@@ -106,7 +108,7 @@ class Edge:
             return
         if caller is not None:
             structlog.contextvars.bind_contextvars(principal=caller.name)
-        scope = {**scope, "headers": _forwarded_headers(scope, caller)}
+        scope = {**scope, "headers": self._forwarded_headers(scope, caller)}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and limit_headers:
@@ -156,7 +158,7 @@ class Edge:
         if caller is None:
             reason = "The API key is not valid." if presented else "This route needs an API key."
             # The challenge names the header the key goes in (the app may use Authorization).
-            challenge = 'ApiKey header="X-API-Key"'
+            challenge = f'ApiKey header="{self.settings.api_key_header}"'
             return ProblemError(401, reason, headers={"WWW-Authenticate": challenge})
         return ProblemError(403, f"This route needs the {rule.access} permission.")
 
@@ -178,6 +180,14 @@ class Edge:
 
         await self.app(scope, receive_and_open, send_after_closing)
 
+    def _forwarded_headers(self, scope: Scope, caller: Caller | None) -> list[tuple[bytes, bytes]]:
+        headers = [(k, v) for k, v in scope["headers"] if k not in self.stripped]
+        if caller is not None:
+            headers.append((PRINCIPAL_HEADER, caller.name.encode("latin-1")))
+            permissions = ",".join(sorted(caller.permissions))
+            headers.append((PERMISSIONS_HEADER, permissions.encode("latin-1")))
+        return headers
+
     def _open_store(self) -> CounterStore:
         if self.store is None:
             # open_store types its first argument as a FastAPI app; it uses only `.state`.
@@ -190,12 +200,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-def _forwarded_headers(scope: Scope, caller: Caller | None) -> list[tuple[bytes, bytes]]:
-    headers = [(k, v) for k, v in scope["headers"] if k not in _STRIPPED]
-    if caller is not None:
-        headers.append((PRINCIPAL_HEADER, caller.name.encode("latin-1")))
-        permissions = ",".join(sorted(caller.permissions))
-        headers.append((PERMISSIONS_HEADER, permissions.encode("latin-1")))
-    return headers

@@ -13,13 +13,16 @@ import logging
 import re
 import sys
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 import structlog
 import structlog.tracebacks
+
+# datetime.UTC is new in 3.11; a retrofitted app may still run on 3.10.
+UTC = timezone.utc  # noqa: UP017
 
 if TYPE_CHECKING:
     from collections.abc import Callable

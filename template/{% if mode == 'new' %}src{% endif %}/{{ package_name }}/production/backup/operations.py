@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -23,6 +23,9 @@ from .archive import (
 )
 from .postgres import PostgresDatabase
 from .sqlite import SQLiteDatabase
+
+# datetime.UTC is new in 3.11; a retrofitted app may still run on 3.10.
+UTC = timezone.utc  # noqa: UP017
 
 Database = SQLiteDatabase | PostgresDatabase
 
