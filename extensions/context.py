@@ -42,6 +42,8 @@ class Detection:
     dependency_file: str = "none"  # pyproject.toml | requirements*.txt | none
     package_manager: str = "uv"  # uv | poetry: what runs the project's commands
     api_key_header: str = "X-API-Key"  # the layer's key header: one the app does not read
+    has_pytest: bool = True  # pytest is among the declared (dev) dependencies
+    extra_test_files: tuple[str, ...] = ()  # test modules pytest does not collect by name
     database: str = "sqlite"  # sqlite | postgresql
     has_ci: bool = False
     has_dockerfile: bool = False
@@ -172,6 +174,27 @@ def _api_key_header(files: list[Path]) -> str:
     return "X-API-Key"
 
 
+def _has_pytest(root: Path, dependency_file: str) -> bool:
+    """Whether pytest is declared (for the tests job: `--with pytest` where it is not)."""
+    texts = []
+    for path in [
+        root / "pyproject.toml",
+        *root.glob("requirements*.txt"),
+        *root.glob("requirements/*.txt"),
+    ]:
+        try:
+            texts.append(path.read_bytes().decode("utf-8", errors="replace").replace("\0", ""))
+        except OSError:
+            continue
+    return dependency_file == "none" or bool(re.search(r"(?im)^\W*pytest\b", "\n".join(texts)))
+
+
+def _extra_test_files(root: Path) -> tuple[str, ...]:
+    """`tests.py` modules (unittest style, Django's too): pytest collects test_*.py only."""
+    found = [root / "tests.py", *root.glob("*/tests.py")]
+    return tuple(p.relative_to(root).as_posix() for p in found if p.is_file())
+
+
 def _database(root: Path, files: list[Path]) -> str:
     text = []
     for path in files[:200]:
@@ -217,6 +240,8 @@ def detect(destination: str) -> Detection:
         ),
         database=_database(root, files),
         api_key_header=_api_key_header(files),
+        has_pytest=_has_pytest(root, dependency_file),
+        extra_test_files=_extra_test_files(root),
         has_ci=workflows.is_dir() and any(workflows.glob("*.y*ml")),
         has_dockerfile=(root / "Dockerfile").is_file(),
         has_tests=(root / "tests").is_dir() or any(root.glob("test_*.py")),

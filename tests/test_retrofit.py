@@ -107,10 +107,10 @@ CASES = {
         ),
         Prototype(
             "flat-modules", "flask", "app:app", "production", "requirements.txt", ".",
-            REQUIREMENTS, "/health", None, database="{tmp}/kitroom.sqlite3",
+            REQUIREMENTS, "/", None, database="{tmp}/kitroom.sqlite3",
             setup=("python", "-c", "import store; store.connect('{tmp}/kitroom.sqlite3').close()"),
             own_tests=("python", "-m", "unittest", "tests"), pytest=("--with", "pytest", "pytest"),
-            serve_env=(("KITROOM_DB", "{tmp}/kitroom.sqlite3"),), smoke_path="/health",
+            serve_env=(("KITROOM_DB", "{tmp}/kitroom.sqlite3"),),
         ),
         Prototype(
             "starlette-app", "starlette", "events.app:app", "events/production",
@@ -259,6 +259,25 @@ def test_its_own_tests_and_the_layers_pass(retrofitted: Retrofitted, tmp_path: P
             timeout=600,
         )  # fmt: skip
         assert done.returncode == 0, f"{command}:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.mark.slow
+def test_the_production_workflows_test_steps_pass_as_written(retrofitted: Retrofitted) -> None:
+    # production.yml's tests job, step by step, on this machine (uv and Poetry are here already:
+    # the steps that install them are GitHub's business).
+    workflow = yaml.safe_load((retrofitted.root / ".github/workflows/production.yml").read_text())
+    steps = [step["run"] for step in workflow["jobs"]["tests"]["steps"] if "run" in step]
+    assert steps, workflow
+    for command in steps:
+        command = command.removeprefix("pipx install poetry && ")
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=retrofitted.root, env=project_env(),
+            capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "test_production_layer.py" in done.stdout or " passed" in done.stdout
+    if (retrofitted.root / "tests.py").is_file():  # the team's unittest module runs there too
+        assert re.search(r"^tests\.py \.", done.stdout, flags=re.MULTILINE), done.stdout
 
 
 def test_the_layer_is_lint_clean(retrofitted: Retrofitted, tmp_path: Path) -> None:

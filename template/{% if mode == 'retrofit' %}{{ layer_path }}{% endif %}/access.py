@@ -5,8 +5,12 @@ live in one reviewed file, production.toml, one entry per "METHOD /path" (the pa
 declares it, `{name}` for a path parameter):
 
     [routes."DELETE /admin/bookmarks"]
-    access = "admin"          # public | authenticated | a permission name
+    access = "admin"          # public | session | authenticated | a permission name
     rate_limit = "5/minute"   # optional; else RATE_LIMIT_DEFAULT
+
+`session` is for a browser app's pages: the layer lets the request through without a key (a
+browser has none) and counts it by client address, and the app checks its own session cookie
+(Flask-Login, a login form): the layer cannot see who that is.
 
 Default deny: a request that matches no entry is refused, and the entry point will not start
 while the app has a route without one (see `undecided`). A path that differs from an entry only
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
     from .settings import ApiKey
 
 PUBLIC = "public"
+SESSION = "session"  # the app's own session cookie decides; the layer asks for no key
 AUTHENTICATED = "authenticated"
 KEY_PREFIX = "pk_"
 _ROUTE_KEY = re.compile(r"^([A-Z]+) (/\S*)$")
@@ -136,8 +141,8 @@ def load_routes(path: Path) -> RouteTable:
         access = entry.get("access")
         if not isinstance(access, str) or not access:
             raise RoutesFileError(
-                f'{path}: [routes."{key}"] needs access = "public", "authenticated" or a '
-                "permission name"
+                f'{path}: [routes."{key}"] needs access = "public", "session", '
+                '"authenticated" or a permission name'
             )
         limit = entry.get("rate_limit")
         if limit is not None and (not isinstance(limit, str) or len(_limits(limit)) != 1):
@@ -181,7 +186,7 @@ class Keys:
 
 
 def allowed(rule: Rule, caller: Caller | None) -> bool:
-    if rule.access == PUBLIC:
+    if rule.access in (PUBLIC, SESSION):
         return True
     if caller is None:
         return False
