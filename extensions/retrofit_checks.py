@@ -252,13 +252,15 @@ def _dependency_problem(record: Path | None) -> str | None:
     return deps.get("error")
 
 
-def verify(root: Path, run: str, module: str, record: Path | None) -> None:
+def verify(root: Path, run: str, module: str, record: Path | None, install: str = "") -> None:
     problem = _dependency_problem(record)
     if problem:
         raise CheckFailed(
             "the production layer's dependencies are not in the app's dependency file, so its "
             f"commands cannot run yet:\n{problem}"
         )
+    if install:  # a tool that does not sync before it runs (poetry install)
+        _run(root, shlex.split(install))
     prefix = shlex.split(run)
     _run(root, [*prefix, "python", "-c", f"import {module}.cli"])
     _run(root, [*prefix, "python", "-m", module, "routes"])
@@ -275,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("verify", help="run the closing message's commands")
     check.add_argument("--run", required=True, help="how the project's commands run")
     check.add_argument("--module", required=True, help="the layer's module")
+    check.add_argument("--install", default="", help="what installs the project first, if any")
     for sub in (hide, lint, check):
         sub.add_argument("--root", type=Path, default=Path())
         sub.add_argument("--record", type=Path, help="the retrofit's record (JSON)")
@@ -287,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             for change in lint_exclude(args.root, args.path, args.record):
                 print(f"{change} (the team's linters keep to the team's code)")
         else:
-            verify(args.root, args.run, args.module, args.record)
+            verify(args.root, args.run, args.module, args.record, args.install)
             print(f"checked: the layer imports and `python -m {args.module} routes` passes")
     except CheckFailed as exc:
         print(f"prodbridge: the retrofit is not done: {exc}", file=sys.stderr)

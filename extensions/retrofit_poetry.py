@@ -9,6 +9,7 @@ caller locks afterwards (`poetry lock`) when poetry.lock exists.
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from collections.abc import Callable
@@ -54,16 +55,22 @@ def _raised(deps: dict[str, Any]) -> Callable[[str, str], str | None]:
 
 
 def _entry(requirement: str) -> str:
-    """`uvicorn[standard]>=0.32` as a table line: uvicorn = {version = ">=0.32", extras = [...]}."""
-    match = _EXTRAS.match(requirement)
+    """A requirement as a table line: `uvicorn[standard]>=0.32` becomes
+    `uvicorn = {version = ">=0.32", extras = ["standard"]}`, a marker goes into `markers`."""
+    requirement, _, marker = requirement.partition(";")
+    match = _EXTRAS.match(requirement.strip())
     if match is None:
         raise toml_text.TomlEditError(f"not a requirement: {requirement}")
     name, extras = match[1], match[2]
-    version = requirement[match.end() :].strip() or "*"
-    if not extras:
+    version = requirement.strip()[match.end() :].strip() or "*"
+    fields = [f'version = "{version}"']
+    if extras:
+        fields.append("extras = [" + ", ".join(f'"{e.strip()}"' for e in extras.split(",")) + "]")
+    if marker.strip():
+        fields.append("markers = " + toml_text.toml_string(marker.strip(), "'"))
+    if len(fields) == 1:
         return f'{name} = "{version}"'
-    listed = ", ".join(f'"{e.strip()}"' for e in extras.split(","))
-    return f'{name} = {{version = "{version}", extras = [{listed}]}}'
+    return f"{name} = {{{', '.join(fields)}}}"
 
 
 def _set_version(line: str, constraint: str) -> str:
@@ -80,6 +87,55 @@ def _set_version(line: str, constraint: str) -> str:
     raise toml_text.TomlEditError(f"the entry {line.strip()!r} is not a version string or table")
 
 
+def _table(lines: list[str], header: re.Pattern[str] | str) -> tuple[int, int] | None:
+    """The first and past-the-last line of a table, by its header."""
+    if isinstance(header, str):
+        found = next((i for i, line in enumerate(lines) if line.strip() == header), None)
+    else:
+        found = next((i for i, line in enumerate(lines) if header.fullmatch(line)), None)
+    if found is None:
+        return None
+    end = next(
+        (i for i in range(found + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+        len(lines),
+    )
+    return found, end
+
+
+def _set_versions(lines: list[str], table: tuple[int, int], changed: dict[str, str]) -> int:
+    """Give the keys of `changed` their new constraint in that table; its last key's line."""
+    header, end = table
+    last = header
+    for i in range(header + 1, end):
+        match = _KEY.match(lines[i])
+        if match is None or lines[i].lstrip().startswith("#"):
+            continue
+        last = i
+        key = match[2] or match[3] or match[4]
+        if key in changed:
+            lines[i] = _set_version(lines[i], changed[key])
+    return last
+
+
+def _group_raises(data: dict[str, Any], requirements: list[str]) -> dict[str, dict[str, str]]:
+    """Per dependency group (dev, test...): entries whose pin excludes the layer's floor.
+
+    Poetry resolves every group together, so `httpx = "^0.27"` among the dev dependencies
+    conflicts with the layer's `httpx>=0.28` as much as a main dependency would."""
+    groups = data["tool"]["poetry"].get("group", {})
+    wanted = {_normalize(m[1]): r for r in requirements if (m := _EXTRAS.match(r))}
+    raises: dict[str, dict[str, str]] = {}
+    for group, table in groups.items() if isinstance(groups, dict) else ():
+        deps = table.get("dependencies", {}) if isinstance(table, dict) else {}
+        raise_entry = _raised(deps)
+        for key in deps:
+            requirement = wanted.get(_normalize(key))
+            new = raise_entry(key, requirement) if requirement else None
+            if new is not None:
+                raises.setdefault(group, {})[key] = new
+    return raises
+
+
 def edit(
     text: str,
     data: dict[str, Any],
@@ -91,61 +147,62 @@ def edit(
     deps: dict[str, Any] = data["tool"]["poetry"]["dependencies"]
     present = {_normalize(k): k for k in deps if k.lower() != "python"}
     split(requirements, present, result, _raised(deps))
-    if not result.added and not result.changed:
+    groups = _group_raises(data, requirements)
+    if not result.added and not result.changed and not groups:
         return text
     lines = text.split("\n")
-    header = next((i for i, line in enumerate(lines) if _HEADER.fullmatch(line)), None)
-    if header is None:
+    table = _table(lines, _HEADER)
+    if table is None:
         raise toml_text.TomlEditError("no plain [tool.poetry.dependencies] header")
-    end = next(
-        (i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-        len(lines),
-    )
     changed = dict(result.changed)
-    last = header
-    for i in range(header + 1, end):
-        match = _KEY.match(lines[i])
-        if match is None or lines[i].lstrip().startswith("#"):
-            continue
-        last = i
-        key = match[2] or match[3] or match[4]
-        if key in changed:
-            lines[i] = _set_version(lines[i], changed[key])
-    indent = _KEY.match(lines[last])[1] if last > header else ""  # type: ignore[index]
+    last = _set_versions(lines, table, changed)
+    indent = _KEY.match(lines[last])[1] if last > table[0] else ""  # type: ignore[index]
     lines[last + 1 : last + 1] = [indent + _entry(r) for r in result.added]
+    shown = [(f"{k} = {_constraint(deps[k])!r}", f'{k} = "{v}"') for k, v in changed.items()]
+    for group, raises in groups.items():
+        group_table = _table(lines, f"[tool.poetry.group.{group}.dependencies]")
+        if group_table is None:
+            raise toml_text.TomlEditError(f"no plain [tool.poetry.group.{group}.dependencies]")
+        _set_versions(lines, group_table, raises)
+        group_deps = data["tool"]["poetry"]["group"][group]["dependencies"]
+        shown += [
+            (f"{k} = {_constraint(group_deps[k])!r} ({group})", f'{k} = "{v}" ({group})')
+            for k, v in raises.items()
+        ]
     new_text = "\n".join(lines)
-    _verify(data, new_text, changed, result.added)
-    result.changed = [
-        (f"{k} = {_constraint(deps[k])!r}", f'{k} = "{v}"') for k, v in changed.items()
-    ]
+    _verify(data, new_text, changed, result.added, groups)
+    result.changed = shown
     return new_text
 
 
 def _verify(
-    before: dict[str, Any], new_text: str, changed: dict[str, str], added: list[str]
+    before: dict[str, Any],
+    new_text: str,
+    changed: dict[str, str],
+    added: list[str],
+    groups: dict[str, dict[str, str]],
 ) -> None:
-    """Only the table's entries changed, as intended."""
+    """Only the intended entries changed, as intended."""
     try:
         after = tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as exc:
         raise toml_text.TomlEditError(f"the edit gave invalid TOML ({exc})") from None
-    new_deps = after["tool"]["poetry"]["dependencies"]
-    old_deps = dict(before["tool"]["poetry"]["dependencies"])
-    for key, constraint in changed.items():
-        if _constraint(new_deps.get(key)) != constraint:
-            raise toml_text.TomlEditError(f"{key} did not take the new constraint")
-        old_deps[key] = new_deps[key]
+    expected = copy.deepcopy(before)
+    poetry, new_poetry = expected["tool"]["poetry"], after["tool"]["poetry"]
+    tables = [(poetry["dependencies"], new_poetry["dependencies"], changed)]
+    tables += [
+        (poetry["group"][g]["dependencies"], new_poetry["group"][g]["dependencies"], raises)
+        for g, raises in groups.items()
+    ]
+    for old_deps, new_deps, raises in tables:
+        for key, constraint in raises.items():
+            if _constraint(new_deps.get(key)) != constraint:
+                raise toml_text.TomlEditError(f"{key} did not take the new constraint")
+            old_deps[key] = new_deps[key]
     for requirement in added:
         name = _EXTRAS.match(requirement)[1]  # type: ignore[index]
-        if name not in new_deps:
+        if name not in new_poetry["dependencies"]:
             raise toml_text.TomlEditError(f"{name} was not added")
-        old_deps[name] = new_deps[name]
-    rest_before = {
-        **before,
-        "tool": {
-            **before["tool"],
-            "poetry": {**before["tool"]["poetry"], "dependencies": old_deps},
-        },
-    }
-    if rest_before != after:
-        raise toml_text.TomlEditError("the edit changed more than the dependencies table")
+        poetry["dependencies"][name] = new_poetry["dependencies"][name]
+    if expected != after:
+        raise toml_text.TomlEditError("the edit changed more than the dependency tables")

@@ -62,6 +62,9 @@ def project_env() -> dict[str, str]:
         k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
     }
     env.pop("PYTHONPATH", None)
+    # A retrofitted Poetry project keeps its environment in its own .venv, as uv does, so each
+    # test's copy is removed with it.
+    env["POETRY_VIRTUALENVS_IN_PROJECT"] = "true"
     return env
 
 

@@ -113,6 +113,19 @@ CASES = {
             serve_env=(("KITROOM_DB", "{tmp}/kitroom.sqlite3"),),
         ),
         Prototype(
+            "poetry-old-pins", "fastapi", "expenses.main:create_app()", "expenses/production",
+            "pyproject.toml", "tests", ("poetry", "run"), "/categories", "/expenses/999999",
+            database="{tmp}/expenses.sqlite3", key_header="X-Edge-Key", package_manager="poetry",
+            serve_env=(("EXPENSES_DATABASE_PATH", "{tmp}/expenses.sqlite3"),),
+        ),
+        Prototype(
+            "requirements-utf16", "fastapi", "app:app", "production", "requirements.txt", ".",
+            REQUIREMENTS, "/stats", "/signups/nope", database="{tmp}/waitlist.sqlite3",
+            setup=("python", "-c", "import shutil; shutil.copy('waitlist.sqlite3', '{tmp}')"),
+            serve_env=(("WAITLIST_DB", "{tmp}/waitlist.sqlite3"),), commit_caches=True,
+            smoke_path="/stats",
+        ),
+        Prototype(
             "starlette-app", "starlette", "events.app:app", "events/production",
             "requirements.txt", "tests", REQUIREMENTS, "/events/", None,
             database="{tmp}/events.sqlite3", serve_env=(("EVENTS_DB", "{tmp}/events.sqlite3"),),
@@ -145,7 +158,9 @@ class Retrofitted:
 
 def retrofit(case: Prototype, destination: Path) -> Retrofitted:
     shutil.copytree(
-        PROTOTYPES / case.name, destination, ignore=shutil.ignore_patterns(".venv", "*.db")
+        PROTOTYPES / case.name,
+        destination,
+        ignore=shutil.ignore_patterns(".venv", "*.db", "__pycache__", ".pytest_cache"),
     )
     if case.commit_caches:
         subprocess.run(["python3", "-m", "compileall", "-q", "."], cwd=destination, check=True)
@@ -156,7 +171,7 @@ def retrofit(case: Prototype, destination: Path) -> Retrofitted:
     cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
     copy = subprocess.run(
         [*cli, str(TEMPLATE_ROOT), str(destination)],
-        capture_output=True, text=True, timeout=1200, env=os.environ | {"NO_COLOR": "1"},
+        capture_output=True, text=True, timeout=1200, env=project_env() | {"NO_COLOR": "1"},
     )  # fmt: skip
     assert copy.returncode == 0, f"the retrofit failed:\n{copy.stdout}\n{copy.stderr}"
     status = git(destination, "status", "--porcelain", "--untracked-files=all").splitlines()
@@ -498,7 +513,11 @@ def test_update_brings_template_changes_and_keeps_the_prototype(name: str, tmp_p
     template = released_template(tmp_path)
     case = CASES[name]
     project = tmp_path / name
-    shutil.copytree(PROTOTYPES / name, project, ignore=shutil.ignore_patterns(".venv", "*.db"))
+    shutil.copytree(
+        PROTOTYPES / name,
+        project,
+        ignore=shutil.ignore_patterns(".venv", "*.db", "__pycache__", ".pytest_cache"),
+    )
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "the prototype")
@@ -557,3 +576,56 @@ def test_the_apps_database_is_backed_up_and_drilled_while_it_serves(
     )  # fmt: skip
     assert missing.returncode == 1
     assert "backup FAILED: No database URL is set" in missing.stderr
+
+
+def copy_cli(destination: Path) -> subprocess.CompletedProcess[str]:
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-qm", "the prototype")
+    cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
+    return subprocess.run(
+        [*cli, str(TEMPLATE_ROOT), str(destination)],
+        capture_output=True, text=True, timeout=900, env=os.environ | {"NO_COLOR": "1"},
+    )  # fmt: skip
+
+
+BROKEN = {
+    # What a stranger's repo can hold that the retrofit cannot work with, and what it must say.
+    "corrupt-pyproject": (
+        "fastapi-package", "pyproject.toml", b'[project\nname = "inventory"\n',
+        "pyproject.toml is not valid TOML",
+    ),
+    "unreadable-encoding": (
+        "fastapi-package", "pyproject.toml", b'[project]\nname = "inventory\x81\x82"\n',
+        "pyproject.toml is not text in an encoding prodbridge can read",
+    ),
+    "unresolvable-pin": (
+        # pydantic 1 is the team's pin, not one of the layer's requirements: not raised, and
+        # pydantic-settings 2 cannot have it.
+        "fastapi-single-file", "requirements.txt", b"fastapi\npydantic==1.10.13\nuvicorn\n",
+        "does not resolve with the production layer's requirements",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "file", "content", "says"), BROKEN.values(), ids=BROKEN.keys())
+def test_a_retrofit_that_cannot_work_fails_with_one_clear_reason(
+    tmp_path: Path, name: str, file: str, content: bytes, says: str
+) -> None:
+    project = tmp_path / name
+    shutil.copytree(
+        PROTOTYPES / name,
+        project,
+        ignore=shutil.ignore_patterns(".venv", "*.db", "__pycache__", ".pytest_cache"),
+    )
+    (project / file).write_bytes(content)
+    done = copy_cli(project)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert says in done.stderr
+    failures = [line for line in done.stderr.splitlines() if "the retrofit is not done" in line]
+    assert len(failures) == 1, done.stderr
+    # Nothing of theirs was lost: the file is as it was, the report says what is missing.
+    assert (project / file).read_bytes() == content
+    assert (project / "PRODUCTION_GAP.md").is_file()

@@ -111,7 +111,8 @@ def test_the_teams_linters_are_kept_off_the_layer(tmp_path: Path) -> None:
         "[metadata]\nname = x\n[flake8]\nextend-exclude =\n    a,\n    b\n"
     )
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.ruff]\nline-length = 88\nextend-exclude = ["old"]\n\n[tool.black]\nline-length = 88\n'
+        '[tool.ruff]\nline-length = 88\nextend-exclude = ["old"]\n\n'
+        "[tool.black]\nline-length = 88\n"
         '\n[tool.isort]\nprofile = "black"\n'
     )
     record = tmp_path / "record.json"

@@ -286,6 +286,20 @@ def test_poetry_table_pins_raised_and_missing_added(tmp_path: Path) -> None:
     assert run(tmp_path, "pyproject.toml", reqs).changed == []  # idempotent
 
 
+def test_poetry_group_pins_that_exclude_the_layer_are_raised(tmp_path: Path) -> None:
+    # Poetry resolves every group together: a dev pin below the layer's floor conflicts too.
+    path = write(tmp_path, "pyproject.toml", POETRY.replace('pytest = "^8.0"', 'httpx = "^0.27.0"'))
+    result = run(tmp_path, "pyproject.toml", ["httpx>=0.28", "tomli>=2.0; python_version < '3.11'"])
+    assert result.changed == [("httpx = '^0.27.0' (dev)", 'httpx = ">=0.28" (dev)')]
+    data = tomllib.loads(path.read_text())["tool"]["poetry"]
+    assert data["group"]["dev"]["dependencies"]["httpx"] == ">=0.28"
+    assert data["dependencies"]["httpx"] == ">=0.28"
+    assert data["dependencies"]["tomli"] == {
+        "version": ">=2.0",
+        "markers": "python_version < '3.11'",
+    }
+
+
 @pytest.mark.parametrize(
     ("constraint", "conflict"),
     [("0.110.0", True), ("^0.110", True), ("~0.110.1", True), ("*", False), (">=0.100", False),
