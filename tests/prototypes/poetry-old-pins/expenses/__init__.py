@@ -1,0 +1,1 @@
+"""Team expense claims: a FastAPI service on SQLite."""
