@@ -20,13 +20,14 @@ import pytest
 import yaml
 
 PROTOTYPES = Path(__file__).parent / "prototypes"
-# The audit ships inside the retrofit's layer; it needs no rendering (no Jinja in it).
-AUDIT = (
+# The audit ships inside the retrofit's layer; it needs no rendering (no Jinja in it): audit.py
+# and the package of its detectors beside it, gap/.
+LAYER_SOURCE = (
     Path(__file__).parents[1]
     / "template"
     / "{% if mode == 'retrofit' %}{{ layer_path }}{% endif %}"
-    / "audit.py"
 )
+AUDIT = LAYER_SOURCE / "audit.py"
 REQUIREMENTS = ["structlog>=25.1", "orjson>=3.10", "pydantic-settings>=2.6", "limits>=4.0"]
 REQUIREMENTS += ["uvicorn>=0.34", "starlette>=0.40"]
 DEPLOY_FILES = ["Dockerfile", ".dockerignore", ".github/workflows/production.yml"]
@@ -119,6 +120,13 @@ def write_retrofit_toml(layer_dir: Path, layer: str, **overrides) -> None:
     (layer_dir / "retrofit.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def install_audit(layer_dir: Path) -> None:
+    """audit.py and gap/ into a layer directory, as the retrofit copies them."""
+    shutil.copy(AUDIT, layer_dir / "audit.py")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(LAYER_SOURCE / "gap", layer_dir / "gap", ignore=ignore, dirs_exist_ok=True)
+
+
 def retrofit(tmp_path: Path, name: str, **overrides) -> tuple[Path, Path]:
     """A copy of the prototype with audit.py and retrofit.toml in its layer directory."""
     layer, framework, app, dependency_file = LAYOUTS[name]
@@ -129,7 +137,7 @@ def retrofit(tmp_path: Path, name: str, **overrides) -> tuple[Path, Path]:
     layer_dir = root / layer
     layer_dir.mkdir(parents=True)
     (layer_dir / "__init__.py").write_text('"""The production layer."""\n', encoding="utf-8")
-    shutil.copy(AUDIT, layer_dir / "audit.py")
+    install_audit(layer_dir)
     settings = {"framework": framework, "app": app, "dependency_file": dependency_file}
     write_retrofit_toml(layer_dir, layer, **(settings | overrides))
     return root, layer_dir / "audit.py"
@@ -138,6 +146,8 @@ def retrofit(tmp_path: Path, name: str, **overrides) -> tuple[Path, Path]:
 def load(audit_path: Path):
     """Import the copied audit.py (so its retrofit.toml is the one beside it)."""
     name = f"audit_{abs(hash(str(audit_path)))}"
+    for loaded in [m for m in sys.modules if m == "gap" or m.startswith("gap.")]:
+        del sys.modules[loaded]  # the package beside this copy, not one loaded for another
     spec = importlib.util.spec_from_file_location(name, audit_path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -183,7 +193,9 @@ def test_scan_finds_exactly_the_planted_problems(tmp_path, name):
             if f.kind == plant["kind"] and f.file == plant["file"] and first <= f.line <= last
         ]
         assert len(hits) == 1, f"{plant} not found (or found twice) in {findings}"
-        assert plant["match"] in hits[0].code or hits[0].line != plant["line"]
+        # the source line, not the finding's code: a credential there is masked
+        source = (root / plant["file"]).read_text("utf-8", errors="replace").splitlines()
+        assert plant["match"] in source[hits[0].line - 1] or hits[0].line != plant["line"]
         unmatched.remove(hits[0])
     assert unmatched == [], f"false positives: {unmatched}"
     for finding in findings:
@@ -291,12 +303,14 @@ def test_check_without_a_report_exits_2(tmp_path):
 def test_findings_block_survives_awkward_code(tmp_path):
     root, audit_path = retrofit(tmp_path, "fastapi-single-file")
     with (root / "app.py").open("a", encoding="utf-8") as file:
-        file.write('\nAPI_SECRET = "a-->b`|<!--c"  # noqa: S105 --> tricky\n')
+        file.write('\nAPI_SECRET = "a-->b`|<!--c"  # noqa: S105 --> `tricky` <!--\n')
     assert run(audit_path, root, "write").returncode == 0
     report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
     records = load(audit_path).read_recorded(report)
     assert len(records) == 3
-    assert records[-1]["code"] == 'API_SECRET = "a-->b`|<!--c"  # noqa: S105 --> tricky'
+    # the credential is masked; the awkward comment survives as it is
+    assert records[-1]["code"] == 'API_SECRET = "***"  # noqa: S105 --> `tricky` <!--'
+    assert "a-->b" not in report
     assert run(audit_path, root, "check").returncode == 0
 
 
@@ -426,7 +440,7 @@ def make_app(tmp_path: Path, files: dict[str, str]) -> tuple[Path, object]:
         (root / relative).write_text(textwrap.dedent(text), encoding="utf-8")
     layer_dir = root / "svc" / "production"
     layer_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(AUDIT, layer_dir / "audit.py")
+    install_audit(layer_dir)
     write_retrofit_toml(layer_dir, "svc/production", dependency_file="none")
     return root, load(layer_dir / "audit.py")
 
@@ -512,7 +526,9 @@ PROBLEMS = """
 
 
 def test_near_misses_are_not_flagged(tmp_path):
-    root, audit = make_app(tmp_path, {"svc/__init__.py": "", "svc/settings.py": NEAR_MISSES})
+    tests = 'PASSWORD = "desk-password-for-tests"\n'  # a flat project's tests.py: test data
+    files = {"svc/__init__.py": "", "svc/settings.py": NEAR_MISSES, "tests.py": tests}
+    root, audit = make_app(tmp_path, files)
     assert audit.scan(root) == []
 
 
@@ -652,3 +668,855 @@ def test_dependencies_the_file_lacks_are_on_the_team(tmp_path):
     assert "to the app's dependency file (it has none that prodbridge could edit)" in report
     changed = report.split("## Files of yours this retrofit changed\n", 1)[1].split("\n## ")[0]
     assert changed.strip() == "- None."
+
+
+# --- The detectors added for issue 13: each one finds its problem and leaves the near miss ---
+
+
+def kinds_found(tmp_path: Path, files: dict[str, str], kind: str) -> set[tuple[str, int]]:
+    root, audit = make_app(tmp_path, {"svc/__init__.py": "", **files})
+    return {(f.file, f.line) for f in audit.scan(root) if f.kind == kind}
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+STARTUP_WIPES = {
+    "svc/db.py": """
+        import os
+        import sqlite3
+
+        SCHEMA = "DROP TABLE IF EXISTS notes; CREATE TABLE notes (id INTEGER PRIMARY KEY);"
+        DB = "notes.sqlite"
+
+        if os.path.exists(DB):
+            os.remove(DB)
+
+
+        def init_db():
+            sqlite3.connect(DB).executescript(SCHEMA)
+    """,
+    "svc/models.py": """
+        from sqlalchemy.orm import DeclarativeBase
+
+        class Base(DeclarativeBase):
+            pass
+
+        def reset(engine):
+            Base.metadata.drop_all(engine)
+            Base.metadata.create_all(engine)
+    """,
+    "svc/main.py": """
+        from contextlib import asynccontextmanager
+
+        from fastapi import FastAPI
+        from flask import Flask
+
+        from svc import db, models
+
+        @asynccontextmanager
+        async def lifespan(app):
+            models.reset(app.state.engine)
+            yield
+
+        api = FastAPI(lifespan=lifespan)
+
+        def create_app():
+            app = Flask(__name__)
+            db.init_db()
+            return app
+    """,
+}
+STARTUP_NEAR_MISSES = {
+    "svc/db.py": """
+        import sqlite3
+
+        import click
+
+        WIPE = "DROP TABLE IF EXISTS notes; CREATE TABLE notes (id INTEGER PRIMARY KEY);"
+        SCHEMA = "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY);"
+
+        def init_db():
+            sqlite3.connect("notes.sqlite").executescript(WIPE)
+
+        @click.command("init-db")
+        def init_db_command():
+            init_db()
+
+        def init_app(app):
+            app.cli.add_command(init_db_command)
+            sqlite3.connect("notes.sqlite").executescript(SCHEMA)
+    """,
+    "svc/main.py": """
+        from pathlib import Path
+
+        from flask import Flask
+
+        from svc import db
+
+        def create_app():
+            app = Flask(__name__)
+            db.init_app(app)
+            Path("server.pid").unlink(missing_ok=True)
+
+            @app.post("/admin/wipe")
+            def wipe():
+                db.init_db()
+                return {}
+
+            return app
+    """,
+}
+
+
+def test_data_destroyed_at_startup(tmp_path):
+    found = kinds_found(tmp_path / "a", STARTUP_WIPES, "data-destroyed-at-startup")
+    assert found == {("svc/db.py", 9), ("svc/db.py", 13), ("svc/models.py", 8)}
+    near = kinds_found(tmp_path / "b", STARTUP_NEAR_MISSES, "data-destroyed-at-startup")
+    # a command's wipe, a route's wipe, CREATE TABLE IF NOT EXISTS, a stale pid file removed
+    assert near == set()
+
+
+LEAKS = """
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from flask import Flask, jsonify
+
+    api = FastAPI()
+    web = Flask(__name__)
+
+    @api.exception_handler(Exception)
+    async def on_error(request, exc):
+        return JSONResponse({"error": str(exc)}, status_code=500)
+
+    @web.errorhandler(500)
+    def on_500(e):
+        return jsonify(error=repr(e)), 500
+
+    def on_value_error(request, exc):
+        return JSONResponse({"detail": f"bad: {exc}"}, status_code=500)
+
+    api.add_exception_handler(ValueError, on_value_error)
+
+    @api.post("/import")
+    def import_rows():
+        err = None
+        try:
+            pass
+        except Exception as e:
+            err = e
+        if err is not None:
+            return {"error": repr(err)}
+        return {"ok": True}
+"""
+LEAK_NEAR_MISSES = """
+    import logging
+
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import JSONResponse
+    from flask import Flask, jsonify
+
+    api = FastAPI()
+    web = Flask(__name__)
+
+    class ItemNotFound(Exception):
+        pass
+
+    @api.exception_handler(ItemNotFound)
+    async def not_found(request, exc):
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @api.exception_handler(HTTPException)
+    async def http_error(request, exc):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @web.errorhandler(404)
+    def on_404(e):
+        return jsonify(error=str(e)), 404
+
+    @api.exception_handler(Exception)
+    async def on_error(request, exc):
+        logging.getLogger(__name__).error("failed: %s", exc)
+        return JSONResponse({"error": "internal error"}, status_code=500)
+
+    @api.post("/import")
+    def import_rows():
+        err = None
+        try:
+            pass
+        except Exception as e:
+            err = e
+        if err is not None:
+            logging.getLogger(__name__).error("import failed: %r", err)
+            return {"error": "import failed"}
+        return {"ok": True}
+"""
+
+
+def test_leaks_from_exception_handlers_and_after_the_except_block(tmp_path):
+    found = kinds_found(tmp_path / "a", {"svc/web.py": LEAKS}, "leaks-exception-to-client")
+    assert found == {("svc/web.py", 11), ("svc/web.py", 15), ("svc/web.py", 18)} | {
+        ("svc/web.py", 30)
+    }
+    near = kinds_found(
+        tmp_path / "b", {"svc/web.py": LEAK_NEAR_MISSES}, "leaks-exception-to-client"
+    )
+    assert near == set()
+
+
+LOOKUPS = {
+    "svc/store.py": """
+        class TodoStorage:
+            def __init__(self):
+                self.items = {}
+
+            def add(self, item_id, item):
+                self.items[item_id] = item
+
+            def get(self, item_id):
+                return self.items[item_id]
+
+        storage = TodoStorage()
+    """,
+    "svc/web.py": """
+        import sqlite3
+
+        from fastapi import FastAPI
+
+        from svc.store import storage
+
+        app = FastAPI()
+        NOTES = {}
+
+        @app.get("/notes/{note_id}")
+        def note(note_id: int):
+            return NOTES[note_id]
+
+        @app.get("/todos/{todo_id}")
+        def todo(todo_id: int):
+            return storage.get(todo_id)
+
+        @app.get("/latest")
+        def latest():
+            rows = sqlite3.connect("x.db").execute("SELECT * FROM notes").fetchall()
+            return rows[0]
+
+        @app.put("/notes/{note_id}")
+        def put_note(note_id: int):
+            NOTES[note_id] = {}
+    """,
+}
+LOOKUP_NEAR_MISSES = {
+    "svc/store.py": LOOKUPS["svc/store.py"],
+    "svc/web.py": """
+        import sqlite3
+
+        from fastapi import FastAPI, HTTPException
+
+        from svc.store import storage
+
+        app = FastAPI()
+        NOTES = {}
+
+        def get_or_404(note_id):
+            if note_id not in NOTES:
+                raise HTTPException(404)
+            return NOTES[note_id]
+
+        @app.get("/a/{note_id}")
+        def a(note_id: int):
+            return NOTES.get(note_id)
+
+        @app.get("/b/{note_id}")
+        def b(note_id: int):
+            if note_id in NOTES:
+                return NOTES[note_id]
+            raise HTTPException(404)
+
+        @app.get("/c/{note_id}")
+        def c(note_id: int):
+            try:
+                return NOTES[note_id]
+            except KeyError:
+                raise HTTPException(404) from None
+
+        @app.delete("/d/{note_id}")
+        def d(note_id: int):
+            get_or_404(note_id)
+            del NOTES[note_id]
+
+        @app.get("/todos/{todo_id}")
+        def todo(todo_id: int):
+            try:
+                return storage.get(todo_id)
+            except KeyError:
+                raise HTTPException(404) from None
+
+        @app.get("/latest")
+        def latest():
+            rows = sqlite3.connect("x.db").execute("SELECT * FROM notes").fetchall()
+            if not rows:
+                raise HTTPException(404)
+            return rows[0]
+
+        @app.get("/count")
+        def count():
+            return sqlite3.connect("x.db").execute("SELECT COUNT(*) FROM notes").fetchone()[0]
+
+        def not_a_route(note_id):
+            return NOTES[note_id]
+
+        @app.put("/notes/{note_id}")
+        def put_note(note_id: int):
+            NOTES[note_id] = {}
+    """,
+}
+
+
+TABLES = """
+    from typing import Literal
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel, field_validator
+
+    CATEGORIES = {"travel": {"budget": 100}, "meals": {"budget": 40}}
+    app = FastAPI()
+
+    class Expense(BaseModel):
+        category: str
+
+        @field_validator("category")
+        @classmethod
+        def known(cls, value):
+            if value not in CATEGORIES:
+                raise ValueError("unknown category")
+            return value
+
+    @app.get("/categories/{slug}")
+    def category(slug: str):
+        return CATEGORIES[slug]
+
+    @app.post("/expenses")
+    def submit(payload: Expense):
+        return CATEGORIES[payload.category]
+
+    @app.get("/kinds/{kind}")
+    def kind(kind: Literal["travel", "meals"]):
+        return CATEGORIES[kind]
+"""
+
+
+def test_unguarded_lookups(tmp_path):
+    found = kinds_found(tmp_path / "a", LOOKUPS, "unguarded-lookup")
+    assert found == {("svc/web.py", 13), ("svc/store.py", 10), ("svc/web.py", 22)}
+    assert kinds_found(tmp_path / "b", LOOKUP_NEAR_MISSES, "unguarded-lookup") == set()
+    # a constant table indexed by a path parameter, not by a validated field or a Literal
+    tables = kinds_found(tmp_path / "c", {"svc/web.py": TABLES}, "unguarded-lookup")
+    assert tables == {("svc/web.py", 22)}
+
+
+INSERTS = """
+    import sqlite3
+
+    from flask import Flask, request
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.orm import DeclarativeBase
+
+    SCHEMA = "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE);"
+    app = Flask(__name__)
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Tag(Base):
+        __tablename__ = "tags"
+        id = Column(Integer, primary_key=True)
+        name = Column(String, unique=True)
+
+    @app.post("/users")
+    def add_user():
+        db = sqlite3.connect("app.db")
+        db.execute("INSERT INTO users (email) VALUES (?)", (request.json["email"],))
+        db.commit()
+        return {}
+
+    @app.post("/tags")
+    def add_tag(session):
+        tag = Tag(name=request.json["name"])
+        session.add(tag)
+        session.commit()
+        return {}
+"""
+INSERT_NEAR_MISSES = """
+    import sqlite3
+
+    from flask import Flask, abort, request
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import DeclarativeBase
+
+    SCHEMA = '''
+    CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE);
+    CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, what TEXT);
+    '''
+    app = Flask(__name__)
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Tag(Base):
+        __tablename__ = "tags"
+        id = Column(Integer, primary_key=True)
+        name = Column(String, unique=True)
+
+    @app.post("/users")
+    def add_user():
+        db = sqlite3.connect("app.db")
+        try:
+            db.execute("INSERT INTO users (email) VALUES (?)", (request.json["email"],))
+            db.commit()
+        except sqlite3.IntegrityError:
+            abort(409)
+        return {}
+
+    @app.post("/users/quiet")
+    def add_user_quietly():
+        db = sqlite3.connect("app.db")
+        db.execute("INSERT OR IGNORE INTO users (email) VALUES (?)", (request.json["email"],))
+        return {}
+
+    @app.post("/users/checked")
+    def add_user_checked():
+        db = sqlite3.connect("app.db")
+        if db.execute("SELECT 1 FROM users WHERE email = ?", (request.json["email"],)).fetchone():
+            abort(409)
+        db.execute("INSERT INTO users (email) VALUES (?)", (request.json["email"],))
+        return {}
+
+    @app.post("/events")
+    def add_event():
+        sqlite3.connect("app.db").execute("INSERT INTO events (what) VALUES ('x')")
+        return {}
+
+    @app.post("/tags")
+    def add_tag(session):
+        session.add(Tag(name=request.json["name"]))
+        try:
+            session.commit()
+        except IntegrityError:
+            abort(409)
+        return {}
+"""
+
+
+def test_unhandled_integrity_errors(tmp_path):
+    found = kinds_found(tmp_path / "a", {"svc/web.py": INSERTS}, "unhandled-integrity-error")
+    assert found == {("svc/web.py", 22), ("svc/web.py", 29)}
+    near = {"svc/web.py": INSERT_NEAR_MISSES}
+    assert kinds_found(tmp_path / "b", near, "unhandled-integrity-error") == set()
+    # an exception handler for it on the app answers every route
+    handled = INSERTS + "\n    @app.errorhandler(sqlite3.IntegrityError)\n    def dup(e):\n"
+    handled += '        return {"error": "exists"}, 409\n'
+    assert (
+        kinds_found(tmp_path / "c", {"svc/web.py": handled}, "unhandled-integrity-error") == set()
+    )
+
+
+CORS_ALL = """
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+    from flask import Flask
+    from flask_cors import CORS
+
+    api = FastAPI()
+    api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"])
+    web = Flask(__name__)
+    CORS(web)
+    other = Flask(__name__)
+    CORS(other, origins="*")
+"""
+CORS_NEAR_MISSES = """
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+    from flask import Flask
+    from flask_cors import CORS
+
+    from svc.settings import settings
+
+    api = FastAPI()
+    api.add_middleware(CORSMiddleware, allow_origins=settings.origins, allow_methods=["*"])
+    web = Flask(__name__)
+    CORS(web, origins=["https://app.example.com"])
+    CORS(web, resources={r"/api/*": {"origins": "https://app.example.com"}})
+"""
+
+
+def test_cors_allow_all(tmp_path):
+    found = kinds_found(tmp_path / "a", {"svc/web.py": CORS_ALL}, "cors-allow-all")
+    assert found == {("svc/web.py", 8), ("svc/web.py", 10), ("svc/web.py", 12)}
+    near = kinds_found(tmp_path / "b", {"svc/web.py": CORS_NEAR_MISSES}, "cors-allow-all")
+    assert near == set()
+
+
+STORE_INSTANCE = {
+    "svc/storage.py": """
+        from dataclasses import dataclass, field
+
+        @dataclass
+        class TodoStorage:
+            todos: dict = field(default_factory=dict)
+
+            def add(self, todo_id, todo):
+                self.todos[todo_id] = todo
+
+        class Registry:
+            def __init__(self):
+                self.handlers = {}
+
+            def register(self, name, handler):
+                self.handlers[name] = handler
+
+        class Settings:
+            def __init__(self):
+                self.debug = False
+
+        storage = TodoStorage()
+        registry = Registry()
+        settings = Settings()
+    """,
+    "svc/web.py": """
+        from fastapi import FastAPI
+
+        from svc.storage import registry, settings, storage
+
+        app = FastAPI()
+        registry.register("x", print)
+
+        @app.post("/todos/{todo_id}")
+        def add(todo_id: int):
+            storage.add(todo_id, {"debug": settings.debug})
+            return {}
+    """,
+}
+
+
+def test_module_level_store_instances(tmp_path):
+    root, audit = make_app(tmp_path, {"svc/__init__.py": "", **STORE_INSTANCE})
+    state = [f for f in audit.scan(root) if f.kind == "in-memory-state"]
+    # storage keeps the todos routes add; registry is filled at import, settings holds no data
+    assert [(f.file, f.line, f.code) for f in state] == [
+        ("svc/storage.py", 22, "storage = TodoStorage()")
+    ]
+    assert state[0].message.startswith("`storage` (a `TodoStorage` keeping `todos`)")
+
+
+DESTRUCTIVE_GETS = """
+    import sqlite3
+
+    from flask import Flask, render_template
+
+    app = Flask(__name__)
+    CART = {}
+
+    @app.get("/reset")
+    def reset():
+        db = sqlite3.connect("app.db")
+        db.execute("UPDATE counters SET n = 0")
+        db.commit()
+        return "ok"
+
+    @app.route("/notes/<int:note_id>/remove")
+    def remove_note(note_id):
+        sqlite3.connect("app.db").execute("DELETE FROM notes WHERE id = ?", (note_id,))
+        return "gone"
+
+    @app.get("/cart/empty")
+    def empty_cart():
+        CART.clear()
+        return "ok"
+
+    @app.get("/password-reset")
+    def password_reset_form():
+        return render_template("reset.html")
+
+    @app.get("/notes/deleted")
+    def deleted_notes():
+        return sqlite3.connect("app.db").execute("SELECT * FROM notes WHERE gone").fetchall()
+
+    @app.route("/notes/<int:note_id>/delete", methods=["GET", "POST"])
+    def delete_form(note_id):
+        return render_template("confirm.html")
+
+    @app.post("/cart/reset")
+    def reset_cart(api_key: str):
+        CART.clear()
+        return "ok"
+
+    def set_status(expense_id, status):
+        db = sqlite3.connect("app.db")
+        db.execute("UPDATE expenses SET status = ? WHERE id = ?", (status, expense_id))
+        db.commit()
+
+    @app.get("/expenses/<int:expense_id>/approve")
+    def approve_from_mail(expense_id):
+        set_status(expense_id, "approved")
+        return "approved"
+
+    @app.get("/go/<int:link_id>")
+    def follow(link_id):
+        db = sqlite3.connect("app.db")
+        db.execute("UPDATE links SET clicks = clicks + 1 WHERE id = ?", (link_id,))
+        db.commit()
+        return "redirect"
+"""
+
+
+def test_destructive_get_routes(tmp_path):
+    found = kinds_found(tmp_path, {"svc/web.py": DESTRUCTIVE_GETS}, "destructive-get")
+    # a GET that resets (and commits), deletes rows, empties a store, approves (through a
+    # helper that writes); not a form page, a listing of deleted notes, a GET+POST form, a
+    # POST, or a click counter
+    assert found == {("svc/web.py", 9), ("svc/web.py", 16), ("svc/web.py", 21)} | {
+        ("svc/web.py", 48)
+    }
+
+
+def test_committed_caches_and_databases(tmp_path):
+    root, audit = make_app(tmp_path, {"svc/__init__.py": "", "svc/web.py": "X = 1\n"})
+    (root / "svc" / "__pycache__").mkdir()
+    (root / "svc" / "__pycache__" / "web.cpython-311.pyc").write_bytes(b"\0")
+    (root / "app.db").write_bytes(b"SQLite format 3\0")
+    (root / "local.sqlite3").write_bytes(b"SQLite format 3\0")
+    assert [f for f in audit.scan(root) if f.kind == "committed-cache"] == []  # not in git
+    (root / ".gitignore").write_text("local.sqlite3\n", encoding="utf-8")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "add", "-f", "svc/__pycache__/web.cpython-311.pyc")
+    git(root, "commit", "-qm", "app")
+    found = [(f.file, f.line) for f in audit.scan(root) if f.kind == "committed-cache"]
+    assert found == [("app.db", 1), ("svc/__pycache__/", 1)]  # one finding a cache folder
+    assert run(root / "svc" / "production" / "audit.py", root, "write").returncode == 0
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "**committed-cache** `app.db:1`: `app.db` is a database file:" in report
+    assert run(root / "svc" / "production" / "audit.py", root, "check").returncode == 0
+
+
+SECRETS = """
+    import os
+
+    API_TOKEN = "sk-live-0123456789abcdef"
+    DATABASE_URL = "postgresql://app:pg-Pa55word-xyz@db:5432/app"
+    SIGNING_KEY = os.environ.get("SIGNING_KEY", "fallback-signing-key-42")
+    CONFIG = {"password": "hunter2-but-longer"}
+
+
+    def connect(secret="kw-default-secret-99"):
+        return secret
+"""
+SECRET_VALUES = [
+    "sk-live-0123456789abcdef",
+    "pg-Pa55word-xyz",
+    "fallback-signing-key-42",
+    "hunter2-but-longer",
+    "kw-default-secret-99",
+]
+
+
+def test_a_secret_value_never_appears_in_the_report(tmp_path):
+    root, audit = make_app(tmp_path, {"svc/__init__.py": "", "svc/settings.py": SECRETS})
+    audit_path = root / "svc" / "production" / "audit.py"
+    assert run(audit_path, root, "write").returncode == 0
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    secrets = [f for f in audit.scan(root) if f.kind == "hard-coded-secret"]
+    assert len(secrets) == 5
+    for value in SECRET_VALUES:
+        assert value not in report
+    assert "`API_TOKEN`" in report  # named, and masked
+    assert 'API_TOKEN = "***"' in report
+    assert "postgresql://app:***@db:5432/app" in report
+    assert run(audit_path, root, "check").returncode == 0
+    # a report written before masking (the live value recorded) still matches
+    unmasked = report.replace('API_TOKEN = \\"***\\"', 'API_TOKEN = \\"sk-live-0123456789abcdef\\"')
+    assert unmasked != report
+    (root / "PRODUCTION_GAP.md").write_text(unmasked, encoding="utf-8")
+    result = run(audit_path, root, "check")
+    assert result.returncode == 0, result.stdout
+    assert "sk-live" not in result.stdout
+
+
+def test_git_ignored_files_are_skipped(tmp_path):
+    generated = 'API_TOKEN = "sk-generated-value-0042"\nSTATE = {}\n'
+    files = {"svc/__init__.py": "", "svc/web.py": "X = 1\n", "svc/generated/conf.py": generated}
+    files["svc/generated/__init__.py"] = ""
+    root, audit = make_app(tmp_path, files)
+    assert {f.file for f in audit.scan(root)} == {"svc/generated/conf.py"}  # no git: read
+    (root / ".gitignore").write_text("svc/generated/\n.env\n", encoding="utf-8")
+    git(root, "init", "-q")
+    assert audit.scan(root) == []
+    audit_path = root / "svc" / "production" / "audit.py"
+    assert run(audit_path, root, "write").returncode == 0
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "sk-generated" not in report
+    assert "generated/conf.py" not in report
+    assert run(audit_path, root, "check").returncode == 0
+    # a tracked file is read even where .gitignore would ignore it
+    git(root, "add", "-f", "svc/generated/conf.py")
+    assert {f.file for f in audit.scan(root)} == {"svc/generated/conf.py"}
+
+
+def data_line(tmp_path: Path, files: dict[str, str]) -> str:
+    root, _ = make_app(tmp_path, {"svc/__init__.py": "", **files})
+    run(root / "svc" / "production" / "audit.py", root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    area = report.split("### Data and backups\n", 1)[1].split("\n### ", 1)[0]
+    return next(line for line in area.splitlines() if line.startswith("- **Found**"))
+
+
+def test_database_and_libraries_come_from_the_code(tmp_path):
+    flask_sqlalchemy = """
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+        def create_app():
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///todo.db"
+            db.init_app(app)
+            return app
+    """
+    line = data_line(tmp_path / "a", {"svc/app.py": flask_sqlalchemy})
+    assert "database: sqlite (`sqlite:///todo.db` at svc/app.py:9)" in line
+    assert "libraries: `flask_sqlalchemy` (svc/app.py)" in line
+    sqlite = 'import sqlite3\n\ndef connect():\n    return sqlite3.connect("shop.db")\n'
+    line = data_line(tmp_path / "b", {"svc/db.py": sqlite})
+    assert "database: sqlite (`sqlite3.connect` at svc/db.py:4); libraries: `sqlite3`" in line
+    settings = """
+        from pydantic_settings import BaseSettings
+        from sqlalchemy import create_engine
+
+        class Settings(BaseSettings):
+            database_url: str = "postgresql+psycopg://app:s3cret-pw@db/app"
+
+        engine = create_engine(Settings().database_url)
+    """
+    line = data_line(tmp_path / "c", {"svc/settings.py": settings})
+    assert (
+        "database: postgresql (`postgresql+psycopg://app:***@db/app` at svc/settings.py:6)" in line
+    )
+    assert "libraries: `sqlalchemy` (svc/settings.py)" in line
+    assert "s3cret-pw" not in line
+    line = data_line(tmp_path / "d", {"svc/web.py": "ITEMS = []\n"})
+    assert "database: none found in the code (the retrofit's answer was sqlite)" in line
+    assert "libraries: none imported" in line
+
+
+def test_route_count_counts_every_method_and_declaration(tmp_path):
+    web = """
+        from flask import Flask
+        from flask.views import MethodView
+
+        PREFIX = "/api"
+        app = Flask(__name__)
+
+        @app.route("/", methods=["GET", "POST"])
+        def index(): ...
+
+        @app.get(PREFIX + "/items")
+        @app.get(f"{PREFIX}/things")
+        def items(): ...
+
+        def health(): ...
+
+        class ItemAPI(MethodView):
+            def get(self, item_id): ...
+            def delete(self, item_id): ...
+
+        app.add_url_rule("/health", "health", health)
+        app.add_url_rule("/items/<int:item_id>", view_func=ItemAPI.as_view("item"))
+        app.add_url_rule("/ping", view_func=health, methods=["GET", "HEAD"])
+    """
+    root, audit = make_app(tmp_path, {"svc/__init__.py": "", "svc/web.py": web})
+    got = {(",".join(r.methods), r.path) for r in audit.routes(root)}
+    assert got == {
+        ("GET,POST", "/"),
+        ("GET", "/api/items"),
+        ("GET", "/api/things"),
+        ("GET", "/health"),
+        ("DELETE,GET", "/items/{item_id}"),
+        ("GET,HEAD", "/ping"),
+    }
+    run(root / "svc" / "production" / "audit.py", root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "- **Found**: 9 routes (method and path), 0 with a sign of authentication;" in report
+
+
+def test_kept_gitignore_that_ignores_env_already(tmp_path):
+    root, audit_path = retrofit(tmp_path / "a", "flask-factory")
+    with (root / ".gitignore").open("a", encoding="utf-8") as file:
+        file.write(".env\n")
+    run(audit_path, root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert section(report, "Kept as they were") == [
+        "`.gitignore`: it keeps `.env` out of git already; compare the rest with prodbridge's."
+    ]
+    # the same, asked of git in a work tree (a pattern such as `.env*`)
+    root, audit_path = retrofit(tmp_path / "b", "flask-factory", kept=[".gitignore"])
+    (root / ".gitignore").write_text(".env*\n__pycache__/\n", encoding="utf-8")
+    git(root, "init", "-q")
+    run(audit_path, root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "it keeps `.env` out of git already" in report
+    root, audit_path = retrofit(tmp_path / "c", "flask-factory", kept=[".dockerignore"])
+    (root / ".dockerignore").write_text(".git\n.venv/\n", encoding="utf-8")
+    run(audit_path, root, "write")
+    notes = section((root / "PRODUCTION_GAP.md").read_text(encoding="utf-8"), "Kept as they were")
+    assert notes == ["`.dockerignore`: add `.env`, so they stay out of the image."]
+
+
+def test_a_utf16_requirements_file_is_read(tmp_path):
+    root, audit_path = retrofit(tmp_path, "flask-factory")
+    requirements = root / "requirements.txt"
+    text = requirements.read_text(encoding="utf-8") + "structlog>=25.1\n"
+    requirements.write_bytes(text.encode("utf-16"))
+    assert run(audit_path, root, "write").returncode == 0
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert section(report, "Files of yours this retrofit changed") == [
+        "`requirements.txt`: the production layer's dependencies, added where missing: structlog"
+    ]
+
+
+def test_starlette_mounts_prefix_their_routes(tmp_path):
+    star = """
+        from starlette.applications import Starlette
+        from starlette.routing import Mount, Route
+
+        from svc import views
+
+        async def home(request): ...
+
+        api = [
+            Route("/items", views.items, methods=["GET", "POST"]),
+            Mount("/admin", routes=[Route("/reset", endpoint=views.reset, methods=["POST"])]),
+        ]
+        app = Starlette(routes=[Route("/", home), Mount("/api", routes=api)])
+        app.add_route("/health", home)
+    """
+    views = "async def items(request): ...\n\nasync def reset(request): ...\n"
+    files = {"svc/__init__.py": "", "svc/star.py": star, "svc/views.py": views}
+    root, audit = make_app(tmp_path, files)
+    got = {(",".join(r.methods), r.path) for r in audit.routes(root)}
+    assert got == {
+        ("GET", "/"),
+        ("GET,POST", "/api/items"),
+        ("POST", "/api/admin/reset"),
+        ("GET", "/health"),
+    }
