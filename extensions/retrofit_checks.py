@@ -32,6 +32,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run by path as a copier task
+import retrofit_text
+
 UNIGNORE_MARKER = "# Added by prodbridge: the production layer is code, not ignored output"
 _TIMEOUT = 900  # the first run installs the project's dependencies
 _SHOWN_LINES = 15
@@ -39,6 +42,10 @@ _SHOWN_LINES = 15
 
 class CheckFailed(Exception):
     """A check failed; str() is the message for the user."""
+
+
+class ByHand(Exception):
+    """An exclusion this cannot add safely; str() says what the team should add."""
 
 
 def _git(root: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -87,12 +94,22 @@ def unignore(root: Path, layer: str, extra: list[str], record: Path | None) -> l
                 "(a folder above it is ignored): change that rule, then `git add` these files"
             )
         gitignore = root / ".gitignore"
-        text = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
+        original = _read(gitignore) if gitignore.is_file() else None
+        if gitignore.is_file() and original is None:
+            raise CheckFailed(
+                f".gitignore hides {', '.join(hidden)} and is not text prodbridge can read: "
+                f"add {' '.join(new)} to it yourself, then `git add` these files"
+            )
+        text = original.text if original else ""
         if text and not text.endswith("\n"):
             text += "\n"
         if UNIGNORE_MARKER not in text:
             text += ("\n" if text else "") + UNIGNORE_MARKER + "\n"
-        gitignore.write_text(text + "".join(rule + "\n" for rule in new), encoding="utf-8")
+        text += "".join(rule + "\n" for rule in new)
+        if original:  # in its own encoding and line ends
+            retrofit_text.write(gitignore, original, text)
+        else:
+            gitignore.write_text(text, encoding="utf-8")
         rules += new
     if rules and record is not None:
         data = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
@@ -139,10 +156,21 @@ def _toml_exclude(text: str, table: str, key: str, paths: list[str]) -> str | No
             value = lines[i].rstrip()[:-1].rstrip()
             lines[i] = value + ("" if value.endswith(("[", ",")) else ", ") + items + "]"
             return "\n".join(lines)
-        if lines[i].split("=", 1)[0].strip() == key:
-            return None  # a multi-line array: not edited here, the record says what to add
+        if lines[i].split("=", 1)[0].strip() == key:  # a multi-line array: not edited here
+            where = "at the top" if table == "top" else f"in [{table}]"
+            raise ByHand(f"add {items} to `{key}` {where}")
     lines.insert(header + 1, f"{key} = [{items}]")
     return "\n".join(lines)
+
+
+def _read(path: Path) -> retrofit_text.TextFile | None:
+    """The file as text in its own encoding; None when it is absent or not text."""
+    if not path.is_file():
+        return None
+    try:
+        return retrofit_text.read(path)
+    except retrofit_text.UnreadableText:
+        return None
 
 
 def lint_exclude(root: Path, paths: list[str], record: Path | None) -> list[str]:
@@ -174,27 +202,37 @@ def lint_exclude(root: Path, paths: list[str], record: Path | None) -> list[str]
             "ruff extend-exclude",
         ),
     ]
+    by_hand: list[str] = []
     for name, edit, what in edits:
         path = root / name
-        if not path.is_file():
+        original = _read(path)
+        if original is None:
+            continue  # absent, or not text: the dependency step has said so where it matters
+        try:
+            new = edit(original.text)
+        except ByHand as exc:
+            by_hand.append(f"{name}: {exc}")
             continue
-        text = path.read_text(encoding="utf-8")
-        new = edit(text)
         if name.endswith("ruff.toml") and new is not None:
             new = new.removeprefix("[top]\n")
-        if new is not None and new != text:
-            path.write_text(new, encoding="utf-8")
+        if new is not None and new != original.text:
+            retrofit_text.write(path, original, new)
             changed.append(f"{name}: {what} += {', '.join(paths)}")
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        text = pyproject.read_text(encoding="utf-8")
-        new = _black_exclude(text, black)
-        if new is not None:
-            pyproject.write_text(new, encoding="utf-8")
-            changed.append(f"pyproject.toml: black extend-exclude += {black}")
-    if changed and record is not None:
+    original = _read(pyproject)
+    try:
+        new = _black_exclude(original.text, black) if original else None
+    except ByHand as exc:
+        new = None
+        by_hand.append(f"pyproject.toml: {exc}")
+    if original and new is not None:
+        retrofit_text.write(pyproject, original, new)
+        changed.append(f"pyproject.toml: black extend-exclude += {black}")
+    for line in by_hand:
+        print(f"by hand: {line} (prodbridge does not rewrite it; PRODUCTION_GAP.md lists it)")
+    if (changed or by_hand) and record is not None:
         data = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
-        data["lint"] = {"changes": changed}
+        data["lint"] = {"changes": changed, "by_hand": by_hand}
         record.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return changed
 
@@ -208,8 +246,8 @@ def _black_exclude(text: str, pattern: str) -> str | None:
     for i in range(header + 1, len(lines)):
         if lines[i].lstrip().startswith("["):
             break
-        if lines[i].split("=", 1)[0].strip() == "extend-exclude":
-            return None  # the team's own expression (often multi-line): the record says what to add
+        if lines[i].split("=", 1)[0].strip() == "extend-exclude":  # the team's own expression
+            raise ByHand(f"add `{pattern}` to `extend-exclude` in [tool.black] (joined by |)")
     lines.insert(header + 1, f"extend-exclude = '{pattern}'")
     return "\n".join(lines)
 

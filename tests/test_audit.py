@@ -7,6 +7,7 @@ directory the retrofit would create, and runs the audit there, in process or by 
 """
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -1520,3 +1521,79 @@ def test_starlette_mounts_prefix_their_routes(tmp_path):
         ("POST", "/api/admin/reset"),
         ("GET", "/health"),
     }
+
+
+def test_pythons_older_than_the_layers_floor_are_on_the_team(tmp_path):
+    root, audit_path = retrofit(tmp_path, "flask-factory")
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    matrix = '        python-version:\n          - "3.8"\n          - "3.12"\n'
+    ci = "jobs:\n  test:\n    strategy:\n      matrix:\n" + matrix
+    (workflows / "ci.yml").write_text(ci, encoding="utf-8")
+    (root / ".python-version").write_text("3.9.18\n", encoding="utf-8")
+    run(audit_path, root, "write")
+    deployment = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8").split("### Deployment")[1]
+    assert "needs Python 3.10 or newer" in deployment
+    assert "(`.github/workflows/ci.yml`: 3.8; `.python-version`: 3.9)" in deployment
+    (workflows / "ci.yml").write_text(ci.replace("3.8", "3.10"), encoding="utf-8")
+    (root / ".python-version").write_text("3.11\n", encoding="utf-8")
+    run(audit_path, root, "write")
+    assert "needs Python 3.10" not in (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+
+
+def test_a_bug_in_a_detector_is_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
+    root, audit_path = retrofit(tmp_path, "fastapi-single-file")
+    audit = load(audit_path)
+
+    def broken(project):
+        raise KeyError("what a stranger's code can bring")
+
+    monkeypatch.setattr(sys.modules["gap.scan"], "DETECTORS", [broken])
+    assert audit.main(["--root", str(root), "write"]) == 3
+    said = capsys.readouterr().err
+    assert "KeyError at test_audit.py:" in said
+    assert "a bug in the gap audit, not in your code" in said
+    assert "Traceback" not in said
+    assert not (root / "PRODUCTION_GAP.md").exists()
+
+
+def test_the_files_changed_come_from_the_retrofit_record(tmp_path):
+    root, audit_path = retrofit(tmp_path, "fastapi-package")
+    (root / "uv.lock").write_text("# lock\n", encoding="utf-8")
+    record = {
+        "dependencies": {
+            "file": "pyproject.toml",
+            "added": ["structlog>=25.1", "limits>=5.6"],
+            "changed": [["starlette==0.12.9", "starlette>=0.46"]],
+            "lock_updated": True,
+            "error": None,
+        },
+        "gitignore": {"rules": ["!/inventory/production/backup/"]},
+        "lint": {
+            "changes": [".flake8: flake8 extend-exclude += inventory/production"],
+            "by_hand": ['pyproject.toml: add "inventory/production" to `extend-exclude`'],
+        },
+    }
+    layer = root / "inventory" / "production"
+    (layer / "retrofit-record.json").write_text(json.dumps(record), encoding="utf-8")
+    assert run(audit_path, root, "write").returncode == 0
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert section(report, "Files of yours this retrofit changed") == [
+        "`pyproject.toml`: the production layer's dependencies, added where missing: limits,"
+        " structlog; raised to what the layer needs: `starlette==0.12.9` to `starlette>=0.46`",
+        "`uv.lock`: re-locked for those dependencies",
+        "`.gitignore`: rules that keep the layer's files in git: `!/inventory/production/backup/`",
+        "`.flake8`: your linters skip the layer's files:"
+        " `flake8 extend-exclude += inventory/production`",
+    ]
+    deployment = report.split("### Deployment\n", 1)[1].split("\n### ", 1)[0]
+    assert "Keep your linters off the layer: pyproject.toml: add" in deployment
+    # A retrofit whose dependencies could not be added says why, and changed none of them.
+    record["dependencies"] = {"error": "pyproject.toml is not valid TOML (line 1)"}
+    (layer / "retrofit-record.json").write_text(json.dumps(record), encoding="utf-8")
+    run(audit_path, root, "write")
+    report = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8")
+    assert "`pyproject.toml`" not in "".join(
+        section(report, "Files of yours this retrofit changed")
+    )
+    assert "The retrofit could not: pyproject.toml is not valid TOML (line 1)" in report

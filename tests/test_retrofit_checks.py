@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from extensions import retrofit_checks
 from extensions.retrofit_checks import UNIGNORE_MARKER, main
 
 from .test_update import git
@@ -143,3 +145,32 @@ def test_flake8_really_skips_the_layer(tmp_path: Path) -> None:
     assert lint_exclude(tmp_path, tmp_path / "record.json") == 0
     done = subprocess.run([flake8, "."], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
+
+
+def test_lint_exclude_keeps_a_files_encoding_and_skips_one_it_cannot_read(tmp_path):
+    flake8 = "[flake8]\r\nmax-line-length = 100\r\n"
+    (tmp_path / ".flake8").write_bytes(flake8.encode("utf-16"))
+    (tmp_path / "pyproject.toml").write_bytes(b'[project]\nname = "x\x81\x82"\n')
+    record = tmp_path / "record.json"
+    changed = retrofit_checks.lint_exclude(tmp_path, ["svc/production"], record)
+    assert changed == [".flake8: flake8 extend-exclude += svc/production"]
+    data = (tmp_path / ".flake8").read_bytes()
+    assert data.startswith(codecs.BOM_UTF16_LE)
+    text = data.decode("utf-16")
+    assert "\r\nextend-exclude = svc/production\r\n" in text  # its own line ends kept
+    assert "\n" not in text.replace("\r\n", "")
+    assert (tmp_path / "pyproject.toml").read_bytes() == b'[project]\nname = "x\x81\x82"\n'
+
+
+def test_an_exclusion_it_cannot_add_safely_is_recorded_for_the_team(tmp_path):
+    pyproject = '[tool.ruff]\nextend-exclude = [\n    "old",\n]\n[tool.black]\nextend-exclude = """\n^/docs\n"""\n'
+    (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    record = tmp_path / "record.json"
+    assert retrofit_checks.lint_exclude(tmp_path, ["svc/production"], record) == []
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == pyproject
+    by_hand = json.loads(record.read_text(encoding="utf-8"))["lint"]["by_hand"]
+    assert by_hand == [
+        'pyproject.toml: add "svc/production" to `extend-exclude` in [tool.ruff]',
+        "pyproject.toml: add `^/(svc/production)` to `extend-exclude` in [tool.black]"
+        " (joined by |)",
+    ]

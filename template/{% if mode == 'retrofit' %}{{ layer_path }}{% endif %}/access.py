@@ -39,11 +39,6 @@ except ModuleNotFoundError:  # Python < 3.11: the same parser, from PyPI
     import tomli as tomllib  # type: ignore[no-redef]
 from starlette.routing import compile_path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11: the same parser, from PyPI
-    import tomli as tomllib  # type: ignore[no-redef]
-
 if TYPE_CHECKING:
     from .settings import ApiKey
 

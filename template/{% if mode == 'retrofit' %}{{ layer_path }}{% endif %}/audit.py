@@ -11,8 +11,8 @@ retrofit changed, and, per readiness area, what was found, what the layer added 
 still on the team. It never quotes a credential (they are masked), and it skips the files git
 ignores, so what it reads at the retrofit is what CI checks out.
 
-It needs only Python 3.11's standard library. Run it from the project root (or pass --root),
-by path or as a module:
+It needs only Python's standard library (3.11; on 3.10 also tomli, which the layer's
+requirements bring). Run it from the project root (or pass --root), by path or as a module:
 
     python <layer>/audit.py write          # (re)write PRODUCTION_GAP.md
     python <layer>/audit.py check          # CI: fail on findings the report does not record

@@ -43,7 +43,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def protected_get_route(routes_file: str) -> str | None:
-    """A GET route production.toml does not make public, with any path parameter set to 1."""
+    """A GET route that needs a key (not public, not left to the app's session), with any path
+    parameter set to 1."""
     try:
         routes = tomllib.loads(Path(routes_file).read_text(encoding="utf-8")).get("routes", {})
     except (OSError, tomllib.TOMLDecodeError):
@@ -51,7 +52,7 @@ def protected_get_route(routes_file: str) -> str | None:
     paths = [
         name.split(" ", 1)[1]
         for name, rule in sorted(routes.items())
-        if name.startswith("GET ") and rule.get("access") != "public"
+        if name.startswith("GET ") and rule.get("access") not in ("public", "session")
     ]
     paths.sort(key=lambda path: "{" in path)
     return re.sub(r"\{[^}]+\}", "1", paths[0]) if paths else None

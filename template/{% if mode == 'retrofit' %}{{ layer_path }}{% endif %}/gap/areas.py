@@ -5,9 +5,10 @@ import re
 from pathlib import Path
 
 from .astutil import _dotted, _string
-from .deps import dependency_error, missing_requirements
+from .deps import dependency_error, lint_by_hand, missing_requirements
 from .files import Config, read_toml
 from .model import HEALTH_PATHS, ROUTES_FILE, WRITE_METHODS, Finding, Module, Project
+from .pythons import python_todo
 from .secrets import mask
 
 LOGGING_LIBRARIES = {"logging", "structlog", "loguru"}
@@ -204,6 +205,8 @@ def found_and_todo(
             f"{_refs(findings, debug) or 'no debug switch'}",
             [
                 *_dependencies_todo(root, config, layer),
+                *python_todo(root),
+                *[f"Keep your linters off the layer: {line}." for line in lint_by_hand(layer)],
                 *_todo(findings, debug),
                 _deployment_todo(config),
             ],

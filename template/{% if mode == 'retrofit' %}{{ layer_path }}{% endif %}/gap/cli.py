@@ -83,6 +83,29 @@ def init_routes(root: Path, output: Path, layer: Path) -> int:
 
 
 def main(argv: list[str] | None, layer: Path, description: str) -> int:
+    try:
+        return _main(argv, layer, description)
+    except Exception as exc:  # noqa: BLE001 -- a heuristic tool ends in a message, not a traceback
+        where = f"{type(exc).__name__} at {_origin(exc)}"
+        print(
+            f"audit: could not read this project ({where}: {exc}). This is a bug in the gap"
+            " audit, not in your code: please report it to prodbridge.",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _origin(exc: BaseException) -> str:
+    """gap/<module>.py:<line> where the exception was raised."""
+    trace = exc.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None:
+        return "?"
+    return f"{Path(trace.tb_frame.f_code.co_filename).name}:{trace.tb_lineno}"
+
+
+def _main(argv: list[str] | None, layer: Path, description: str) -> int:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--root", type=Path, default=Path(), help="project root (default: .)")
     commands = parser.add_subparsers(dest="command", required=True)

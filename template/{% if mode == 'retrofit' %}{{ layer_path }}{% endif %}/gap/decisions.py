@@ -16,14 +16,13 @@ ROUTES_HEADER = """\
 
 
 def _access(route: Route, method: str) -> str:
-    """admin for what destroys data; session for a page of a browser app that signs its users in
-    (the app's own login decides, a browser sends no API key); public for health checks."""
-    if route.browser and route.authenticated:
+    """session for a browser's page (it sends no API key: the app's own login decides), unless
+    it destroys data with no sign of a login; admin for what destroys data; public for health
+    checks; else any valid key."""
+    if route.browser and (route.authenticated or not is_destructive(route)):
         return "session"
     if is_destructive(route):
         return "admin"
-    if route.browser and route.signs_in:
-        return "session"
     return "public" if method == "GET" and route.path in HEALTH_PATHS else "authenticated"
 
 

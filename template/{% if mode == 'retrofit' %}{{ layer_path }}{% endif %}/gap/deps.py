@@ -125,3 +125,8 @@ def dependency_error(layer: Path) -> str | None:
     """Why the retrofit could not add the dependencies, as it recorded it."""
     error = read_record(layer).get("dependencies", {}).get("error")
     return error if isinstance(error, str) and error else None
+
+
+def lint_by_hand(layer: Path) -> list[str]:
+    """The exclusions for the team's linters that the retrofit could not add safely."""
+    return _strings(read_record(layer).get("lint", {}).get("by_hand"))

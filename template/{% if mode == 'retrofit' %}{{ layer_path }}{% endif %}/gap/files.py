@@ -13,12 +13,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the layer's requirements bring tomli there
     import tomli as tomllib  # type: ignore[no-redef]
 
-BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"))
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"))
+BOMS += ((codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"))
 BOMS += ((codecs.BOM_UTF16_BE, "utf-16"),)
 
 
 def read_text(path: Path) -> str:
-    """A text file as Windows editors and old tools leave them: a BOM (UTF-8 or UTF-16),
+    """A text file as Windows editors and old tools leave them: a BOM (UTF-8, -16 or -32),
     UTF-8, or else Latin-1 (which reads any bytes, so a stray byte cannot stop the audit)."""
     data = path.read_bytes()
     for bom, encoding in BOMS:
@@ -52,20 +53,6 @@ class Config(TypedDict):
     kept: list[str]  # files prodbridge would have written but the project had
     entry_point: str
     serve_command: str
-
-
-def _text(key: str, value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"retrofit.toml: {key} must be a string, not {value!r}")
-
-
-def _strings(key: str, value: object) -> list[str]:
-    if isinstance(value, list):
-        strings = [item for item in value if isinstance(item, str)]
-        if len(strings) == len(value):
-            return strings
-    raise ValueError(f"retrofit.toml: {key} must be a list of strings, not {value!r}")
 
 
 def _text(key: str, value: object) -> str:
