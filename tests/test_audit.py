@@ -1597,3 +1597,55 @@ def test_the_files_changed_come_from_the_retrofit_record(tmp_path):
         section(report, "Files of yours this retrofit changed")
     )
     assert "The retrofit could not: pyproject.toml is not valid TOML (line 1)" in report
+
+
+BROWSER_APP = """
+    from flask import Blueprint, Flask, redirect, render_template, request
+    from flask_login import login_required, login_user
+
+    bp = Blueprint("pages", __name__)
+
+    @bp.get("/")
+    @login_required
+    def index():
+        return render_template("index.html")
+
+    @bp.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "POST":
+            login_user(request.form["user"])
+            return redirect("/")
+        return render_template("login.html")
+
+    @bp.post("/pages/<int:page_id>/delete")
+    def delete_page(page_id):
+        return render_template("gone.html")
+
+    @bp.get("/api/pages")
+    def pages_json():
+        return {"pages": []}
+
+    def create_app():
+        app = Flask(__name__)
+        app.register_blueprint(bp)
+        return app
+"""
+
+
+def test_a_browser_apps_pages_are_left_to_its_own_login(tmp_path):
+    root, _ = make_app(tmp_path, {"svc/__init__.py": "", "svc/web.py": BROWSER_APP})
+    audit_path = root / "svc" / "production" / "audit.py"
+    assert run(audit_path, root, "init-routes").returncode == 0
+    decisions = tomllib.loads((root / "production.toml").read_text(encoding="utf-8"))["routes"]
+    access = {key: value["access"] for key, value in decisions.items()}
+    assert access == {
+        "GET /": "session",  # a page behind the app's own login_required
+        "GET /login": "session",  # the login form itself
+        "POST /login": "session",
+        "POST /pages/{page_id}/delete": "admin",  # destroys, with no sign of a login
+        "GET /api/pages": "authenticated",  # JSON, not a page: an API key
+    }
+    run(audit_path, root, "write")
+    auth = (root / "PRODUCTION_GAP.md").read_text(encoding="utf-8").split("### Authentication")[1]
+    assert "left them to the app's own login (`session`" in auth
+    assert "`GET /`, `GET /login`, `POST /login`." in auth

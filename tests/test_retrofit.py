@@ -108,7 +108,7 @@ CASES = {
         ),
         Prototype(
             "flat-modules", "flask", "app:app", "production", "requirements.txt", ".",
-            REQUIREMENTS, "/", None, database="{tmp}/kitroom.sqlite3",
+            REQUIREMENTS, "/items", None, database="{tmp}/kitroom.sqlite3",
             setup=("python", "-c", "import store; store.connect('{tmp}/kitroom.sqlite3').close()"),
             own_tests=("python", "-m", "unittest", "tests"), pytest=("--with", "pytest", "pytest"),
             serve_env=(("KITROOM_DB", "{tmp}/kitroom.sqlite3"),),
@@ -316,14 +316,14 @@ def test_the_layer_is_lint_clean(retrofitted: Retrofitted, tmp_path: Path) -> No
 
 def test_the_pipeline_and_dockerfile_pass_their_linters(retrofitted: Retrofitted) -> None:
     root = retrofitted.root
-    workflows = sorted((root / ".github" / "workflows").glob("*.yml"))
-    assert {path.name for path in workflows} == {
-        "production.yml", "deploy.yml", "deploy-environment.yml", "rollback.yml",
-    }  # fmt: skip
+    # prodbridge's workflows (the team's own, such as a ci.yml, are theirs to lint)
+    ours = ["production.yml", "deploy.yml", "deploy-environment.yml", "rollback.yml"]
+    workflows = [root / ".github" / "workflows" / name for name in ours]
+    assert all(path.is_file() for path in workflows)
     schema = ("--builtin-schema", "vendor.github-workflows")
     check(tool("check-jsonschema"), *schema, *workflows, cwd=root)
     check(tool("actionlint"), "-no-color", "-oneline", *workflows, cwd=root)
-    check(tool("zizmor"), "--offline", "--min-severity", "medium", ".", cwd=root)
+    check(tool("zizmor"), "--offline", "--min-severity", "medium", *workflows, cwd=root)
     scripts = sorted((root / "deploy").rglob("*.sh"))
     check(tool("shellcheck"), "--external-sources", "--source-path=SCRIPTDIR", *scripts, cwd=root)
     compose = root / "deploy" / "compose" / "compose.yaml"

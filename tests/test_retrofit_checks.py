@@ -163,7 +163,8 @@ def test_lint_exclude_keeps_a_files_encoding_and_skips_one_it_cannot_read(tmp_pa
 
 
 def test_an_exclusion_it_cannot_add_safely_is_recorded_for_the_team(tmp_path):
-    pyproject = '[tool.ruff]\nextend-exclude = [\n    "old",\n]\n[tool.black]\nextend-exclude = """\n^/docs\n"""\n'
+    pyproject = '[tool.ruff]\nextend-exclude = [\n    "old",\n]\n'
+    pyproject += '[tool.black]\nextend-exclude = """\n^/docs\n"""\n'
     (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     record = tmp_path / "record.json"
     assert retrofit_checks.lint_exclude(tmp_path, ["svc/production"], record) == []

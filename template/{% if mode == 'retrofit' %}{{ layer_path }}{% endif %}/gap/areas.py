@@ -105,14 +105,31 @@ def _todo(findings: list[Finding], kinds: tuple[str, ...]) -> list[str]:
     return [listed(f) for f in findings if f.kind in kinds]
 
 
-def _public_routes(root: Path) -> str:
-    """The routes production.toml opens to anyone."""
+def _routes_with(root: Path, access: str) -> str | None:
+    """The routes production.toml gives `access`; None before it is written."""
     decisions = (read_toml(root / ROUTES_FILE) or {}).get("routes")
     if not isinstance(decisions, dict):
-        return f"none yet (write `{ROUTES_FILE}` with `init-routes`)"
+        return None
     opened = {key: value for key, value in decisions.items() if isinstance(value, dict)}
-    public = [f"`{key}`" for key, value in opened.items() if value.get("access") == "public"]
-    return ", ".join(sorted(public)) or "none"
+    chosen = [f"`{key}`" for key, value in opened.items() if value.get("access") == access]
+    return ", ".join(sorted(chosen))
+
+
+def _review_todo(root: Path) -> list[str]:
+    public = _routes_with(root, "public")
+    if public is None:
+        return [
+            f"Review every route marked public in `{ROUTES_FILE}`: none yet (write"
+            f" `{ROUTES_FILE}` with `init-routes`)."
+        ]
+    todo = [f"Review every route marked public in `{ROUTES_FILE}`: {public or 'none'}."]
+    if session := _routes_with(root, "session"):
+        todo.append(
+            "These answer a browser (they render pages or read forms), so `init-routes` left"
+            " them to the app's own login (`session`: the layer asks for no key, a browser has"
+            f" none); check that each one that needs a login checks it: {session}."
+        )
+    return todo
 
 
 def _dependencies_todo(root: Path, config: Config, layer: Path) -> list[str]:
@@ -186,7 +203,7 @@ def found_and_todo(
             [
                 *_todo(findings, auth),
                 *([ownership] if with_ids else []),
-                f"Review every route marked public in `{ROUTES_FILE}`: {_public_routes(root)}.",
+                *_review_todo(root),
             ],
         ),
         "Data and backups": (

@@ -34,8 +34,8 @@ def _base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _mutated_names(tree: ast.Module) -> set[str]:
-    """Names changed in place anywhere in the module: `X[k] = v`, `X.append(v)`, `X += v`."""
+def _mutated(tree: ast.AST) -> list[ast.AST]:
+    """What is changed in place under `tree`: `X[k] = v`, `del X[k]`, `X.append(v)`, `X += v`."""
     targets: list[ast.AST] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.AugAssign):
@@ -46,7 +46,12 @@ def _mutated_names(tree: ast.Module) -> set[str]:
             targets += [node.func.value] if node.func.attr in MUTATORS else []
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Subscript):
             targets.append(node.target)
-    return {name for name in map(_base_name, targets) if name}
+    return targets
+
+
+def _mutated_names(tree: ast.Module) -> set[str]:
+    """Names changed in place anywhere in the module."""
+    return {name for name in map(_base_name, _mutated(tree)) if name}
 
 
 def _container(value: ast.AST | None) -> str | None:
@@ -185,17 +190,7 @@ def _kept(cls: ast.ClassDef) -> set[str]:
 
 def _changed(method: ast.AST) -> set[str]:
     """`self.x` attributes a method changes in place: `self.x[k] = v`, `self.x.pop(k)`, `+=`."""
-    targets: list[ast.AST] = []
-    for node in ast.walk(method):
-        if isinstance(node, ast.AugAssign):
-            targets.append(node.target)
-        elif isinstance(node, ast.Assign | ast.Delete):
-            targets += [t for t in node.targets if isinstance(t, ast.Subscript)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Subscript):
-            targets.append(node.target)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            targets += [node.func.value] if node.func.attr in MUTATORS else []
-    return {a for a in map(_self_attribute, targets) if a}
+    return {a for a in map(_self_attribute, _mutated(method)) if a}
 
 
 def _mutators(cls: ast.ClassDef) -> dict[str, set[str]]:
