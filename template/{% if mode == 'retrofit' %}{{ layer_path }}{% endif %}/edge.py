@@ -12,12 +12,20 @@ For every HTTP request, before the app sees it:
 - the entry's access decision is enforced: 401 without a valid key, 403 without the permission.
 
 The app then gets the request with `X-Auth-Principal` and `X-Auth-Permissions` set to the caller
-(any the client sent are removed first), so it can make ownership checks of its own. Request IDs,
-the access line and the last-resort error boundary wrap all this (requestid.py, see `wrap`).
+(any the client sent are removed first), so it can make ownership checks of its own.
+
+Around all this, in the same middleware: the request's correlation ID (the incoming
+`X-Request-ID` when sane, else a new one, echoed in the response and on every log line), one
+access line per request, and the last-resort error boundary (an exception that escapes the app is
+logged with the ID and answered with a problem+json 500, never a stack trace). One middleware
+rather than a stack of them: each layer of ASGI costs every request (bench/README.md).
 """
 
 from __future__ import annotations
 
+import re
+import time
+from random import getrandbits
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,7 +34,9 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
+from .errors import problem_for_unhandled
 from .health import sqlite_check
+from .logging import access_line_writer, caller_var, request_id_var
 from .problems import ProblemError, send_problem
 from .ratelimit_core import Limit, count
 from .ratelimit_store import CounterStore, open_store
@@ -39,8 +49,16 @@ if TYPE_CHECKING:
 
 PRINCIPAL_HEADER = b"x-auth-principal"
 PERMISSIONS_HEADER = b"x-auth-permissions"
+# An incoming ID is kept only if it is short and plain, so it cannot forge or bloat log lines.
+_SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 log = structlog.get_logger(__name__)
+
+
+def new_request_id() -> str:
+    # A correlation ID needs to be unique, not secret: no system call for it (random reseeds
+    # itself in forked workers).
+    return f"{getrandbits(128):032x}"
 
 
 class Edge:
@@ -66,6 +84,10 @@ class Edge:
             if rule.rate_limit
         }
         self.store: CounterStore | None = None
+        self.id_header = settings.request_id_header.lower().encode("latin-1")
+        # Made from the logging configuration in force when the layer wraps the app.
+        self.write_access_line = access_line_writer()
+        self.error_log = structlog.get_logger("errors").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -79,43 +101,95 @@ class Edge:
             await self.app(scope, receive, send)
             return
 
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == self.id_header:
+                if _SANE_ID.fullmatch(value):
+                    request_id = value.decode("latin-1")
+                break
+        if request_id is None:
+            request_id = new_request_id()
+        extra = [(self.id_header, request_id.encode("latin-1"))]
+        id_token = request_id_var.set(request_id)
+        caller_token = None
+        caller_name = None
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = message.get("headers")
+                if type(headers) is list:  # a Response's own list, sent once: no copy
+                    headers.extend(extra)
+                else:
+                    message["headers"] = [*(headers or ()), *extra]
+            await send(message)
+
+        try:
+            caller = await self._decide(scope, receive, send_with_headers, extra)
+            if caller is not None:
+                caller_name = caller.name
+                # Later lines of this request, the access line included, say who made it.
+                caller_token = caller_var.set(caller_name)
+                scope = {**scope, "headers": self._forwarded_headers(scope, caller)}
+                await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
+            problem = problem_for_unhandled(exc)
+            status = problem.status
+            self.error_log.exception(
+                "unhandled_error", error=type(exc).__name__, path=scope["path"]
+            )
+            if not response_started:
+                await send_problem(send, problem, scope["path"], extra[:1])
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            self.write_access_line(
+                request_id, scope["method"], scope["path"], status, duration_ms, caller_name
+            )
+            if caller_token is not None:
+                caller_var.reset(caller_token)
+            request_id_var.reset(id_token)
+
+    async def _decide(
+        self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
+    ) -> Caller | None:
+        """Answer the request here (health, a refusal, a preflight, a public route), or return
+        the authenticated caller the app is to serve it for. `extra` gets the RateLimit headers.
+        """
         path, method = scope["path"], scope["method"]
         if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
             await self._health(path, send)
-            return
+            return None
         if method == "OPTIONS" and self.routes.knows_path(path):
             # A CORS preflight carries no credentials: the app (its CORS middleware) answers,
             # without any caller headers a client might have forged.
             scope = {**scope, "headers": self._forwarded_headers(scope, None)}
             await self.app(scope, receive, send)
-            return
+            return None
         rule = self.routes.find(method, path)
         presented = _header(scope, self.key_header)
         caller = self.keys.caller(presented)
-        limit_headers: list[tuple[bytes, bytes]] = []
         if self.settings.rate_limit_enabled:
             # Before the route check: probing for routes counts against the prober too.
             refusal, limit_headers = await self._count(scope, rule, caller)
+            extra.extend(limit_headers)
             if refusal is not None:
-                await send_problem(send, refusal, path, limit_headers)
-                return
+                await send_problem(send, refusal, path, [])
+                return None
         if rule is None:
-            problem = ProblemError(404, "There is no such route.")
-            await send_problem(send, problem, path, limit_headers)
-            return
+            await send_problem(send, ProblemError(404, "There is no such route."), path, [])
+            return None
         if not allowed(rule, caller):
-            await send_problem(send, self._denial(rule, caller, presented), path, limit_headers)
-            return
-        if caller is not None:
-            structlog.contextvars.bind_contextvars(principal=caller.name)
-        scope = {**scope, "headers": self._forwarded_headers(scope, caller)}
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and limit_headers:
-                message["headers"] = [*message.get("headers", ()), *limit_headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+            await send_problem(send, self._denial(rule, caller, presented), path, [])
+            return None
+        if caller is None:  # a public route
+            scope = {**scope, "headers": self._forwarded_headers(scope, None)}
+            await self.app(scope, receive, send)
+        return caller
 
     async def _health(self, path: str, send: Send) -> None:
         if path == "/healthz":

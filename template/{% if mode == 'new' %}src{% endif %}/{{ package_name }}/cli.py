@@ -75,7 +75,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers,
         log_config=None,  # logging is ours: see production/logging.py
-        access_log=False,  # RequestContextMiddleware writes one access line per request
+        access_log=False,  # the edge (production/edge.py) writes one access line per request
         server_header=False,
         # X-Forwarded-For is believed from TRUSTED_PROXIES only, by install() (uvicorn would
         # believe it from any local peer).

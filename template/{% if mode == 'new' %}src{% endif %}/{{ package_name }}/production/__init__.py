@@ -19,14 +19,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import backend as auth_backend
 from .auth.guard import document_security, public_endpoint, refuse_undecided_routes
+from .edge import Edge, Gate
 from .errors import external_call, install_error_handlers
 from .health import healthz, readyz
 from .http import HttpClient, make_http_client
 from .logging import configure_logging
 from .problems import ProblemError
-from .ratelimit import RateLimiter, RateLimitMiddleware, no_rate_limit, rate_limit
+from .ratelimit import RateLimiter, no_rate_limit, rate_limit
 from .readiness import add_readiness_check
-from .requestid import RequestContextMiddleware
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -67,32 +67,29 @@ def install(app: FastAPI, settings: Settings) -> None:
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
     )
-    limiter = RateLimiter(settings) if settings.rate_limit_enabled else None
-    if limiter is not None:
-        app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    _check_routes_at_startup(app, limiter)
-    # The request ID must exist before anything else runs or logs.
-    app.add_middleware(RequestContextMiddleware, header=settings.request_id_header)
+    gate = Gate(RateLimiter(settings) if settings.rate_limit_enabled else None)
+    _check_routes_at_startup(app, gate)
+    # Request ID, auth decision, rate limit, access line and the last-resort error boundary, in
+    # one middleware: the request ID exists before anything else runs or logs.
+    app.add_middleware(Edge, header=settings.request_id_header, gate=gate)
     if settings.trusted_proxies:
         # Outermost: from here on, the client is the one the trusted proxy names.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
 
-def _check_routes_at_startup(app: FastAPI, limiter: RateLimiter | None) -> None:
+def _check_routes_at_startup(app: FastAPI, gate: Gate) -> None:
     """When the app starts, after it has added every route: refuse routes without an auth
-    decision (default deny), and give each route its rate limit."""
+    decision (default deny), and give the edge each route's decision and rate limit."""
     serve = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         refuse_undecided_routes(app)
-        if limiter is not None:
-            limiter.start(app)
+        gate.start(app)
         try:
             async with serve(app) as state:
                 yield state
         finally:
-            if limiter is not None:
-                await limiter.stop()
+            await gate.stop()
 
     app.router.lifespan_context = lifespan

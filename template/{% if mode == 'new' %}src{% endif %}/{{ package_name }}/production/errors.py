@@ -8,7 +8,7 @@
   (StaleDataError, from a version column) is a 412 when the request was conditional (If-Match),
   else a 409. Both are logged as a `write_conflict` warning.
 - Anything else that escapes a route is logged with the request ID and answered with a bare 500
-  that says nothing of the internals (see RequestContextMiddleware).
+  that says nothing of the internals (see production/edge.py).
 """
 
 from __future__ import annotations

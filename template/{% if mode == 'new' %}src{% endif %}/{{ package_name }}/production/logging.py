@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
     from ..settings import Settings
 
-# The correlation ID of the request being served; set by RequestContextMiddleware.
+# The correlation ID of the request being served, and the ID of its authenticated caller: set by
+# the edge (edge.py), added to every line written while the request is served.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+caller_var: ContextVar[str | None] = ContextVar("caller", default=None)
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
@@ -58,6 +60,7 @@ def _redact(value: Any) -> Any:
 # line has only these, so the check that runs on every request is one set difference.
 _PLAIN_KEYS = frozenset(
     {"event", "level", "timestamp", "logger", "request_id", "method", "path", "status"}
+    | {"principal"}
     | {"duration_ms", "error", "dependency", "check"}
 )
 
@@ -73,13 +76,16 @@ def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
 
 
 def add_request_id_and_time(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """The request ID of the request being served, if any, and the time (UTC).
+    """The request ID and caller of the request being served, if any, and the time (UTC).
 
     The time stays a datetime: orjson writes it as RFC 3339 far faster than formatting it here.
     """
     request_id = request_id_var.get()
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
+        caller = caller_var.get()
+        if caller is not None:
+            event_dict.setdefault("principal", caller)
     event_dict["timestamp"] = datetime.now(UTC)
     return event_dict
 
@@ -132,8 +138,9 @@ class _Mode:
     level = logging.INFO
 
 
-def access_line_writer() -> Callable[[str, str, str, int, float], None]:
-    """How to write the one access line per request: (request_id, method, path, status, ms).
+def access_line_writer() -> Callable[[str, str, str, int, float, str | None], None]:
+    """How to write the one access line per request: (request_id, method, path, status, ms,
+    principal or None).
 
     In JSON mode the line is built and written here directly, the same fields a structlog call
     would give (bound context included, redacted), without the generic processor chain: it is
@@ -143,27 +150,46 @@ def access_line_writer() -> Callable[[str, str, str, int, float], None]:
         return lambda *_: None
     if not _Mode.json:
         log = structlog.get_logger("access").bind()
-        return lambda _, method, path, status, duration_ms: log.info(
+        return lambda _, method, path, status, duration_ms, __: log.info(
             "request", method=method, path=path, status=status, duration_ms=duration_ms
         )
 
-    def write(request_id: str, method: str, path: str, status: int, duration_ms: float) -> None:
-        context = structlog.contextvars.get_contextvars()
-        line = redact_secrets(None, "info", context) if context else {}
-        line.update(
-            method=method,
-            path=path,
-            status=status,
-            duration_ms=duration_ms,
-            event="request",
-            request_id=request_id,
-            level="info",
-            timestamp=datetime.now(UTC),
-        )
-        _sink.write(orjson.dumps(line, default=str, option=_JSON_LINE))
-        _sink.flush()
+    write_line, flush = _sink.write, _sink.flush
+
+    def write(
+        request_id: str,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        principal: str | None,
+    ) -> None:
+        line: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "event": "request",
+            "request_id": request_id,
+            "level": "info",
+            "timestamp": datetime.now(UTC),
+        }
+        if principal is not None:
+            line["principal"] = principal
+        # get_contextvars() copies the whole context: not while nothing was ever bound.
+        if _BOUND_VARS is None or _BOUND_VARS:
+            context = structlog.contextvars.get_contextvars()
+            if context:
+                line = {**redact_secrets(None, "info", context), **line}
+        write_line(orjson.dumps(line, default=str, option=_JSON_LINE))
+        flush()
 
     return write
+
+
+# structlog's registry of the context variables bind_contextvars() has made (one per key ever
+# bound). Private, so read defensively: without it, every access line asks get_contextvars().
+_BOUND_VARS: dict[str, Any] | None = getattr(structlog.contextvars, "_CONTEXT_VARS", None)
 
 
 def _stdout() -> BinaryIO:
@@ -247,7 +273,7 @@ def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> Non
         # flush(), which _Sink has.
         logger_factory=structlog.BytesLoggerFactory(file=_sink),  # type: ignore[arg-type]
         # Module-level loggers follow a later configure_logging() call. The one hot path, the
-        # access line, binds a concrete logger once per app instead (see requestid.py).
+        # access line, is written without them (access_line_writer).
         cache_logger_on_first_use=False,
     )
 
@@ -266,7 +292,7 @@ def configure_logging(settings: Settings, stream: BinaryIO | None = None) -> Non
     root.handlers = [handler]
     root.setLevel(level)
     # uvicorn installs handlers of its own; route its records through ours instead. Its access log
-    # is replaced by the one line per request that RequestContextMiddleware writes.
+    # is replaced by the one line per request that the edge (edge.py) writes.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []

@@ -25,22 +25,14 @@ draft "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi.routing import iter_route_contexts
-from starlette.requests import HTTPConnection
-from starlette.routing import compile_path
-
-from .auth.backend import identify
-from .problems import send_problem
-from .ratelimit_core import Limit, count
+from .ratelimit_core import Limit
 from .ratelimit_store import CounterStore, open_store
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from ..settings import Settings
 
@@ -70,40 +62,29 @@ def _limit(name: str, settings: Settings) -> Limit:
 
 
 class RateLimiter:
-    """Which limit applies to a request, and the store that counts hits."""
+    """Which limit each route has, and the store that counts hits. The edge (edge.py) looks up
+    a request's route and counts it; this is what it asks."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.default = _limit(DEFAULT, settings)
-        # (method, path) of static routes, and per method the routes with path parameters, in
-        # the order the router tries them; None means no limit.
-        self._static: dict[tuple[str, str], Limit | None] = {}
-        self._dynamic: dict[str, list[tuple[re.Pattern[str], Limit | None]]] = {}
         self.store: CounterStore | None = None
+        self._unknown: list[str] = []
+
+    def limit_of(self, route: Any) -> Limit | None:
+        """The limit a route names (None: not limited); an unknown name is refused by `start`."""
+        name = getattr(route.endpoint, LIMIT_ATTRIBUTE, DEFAULT)
+        if name is None:
+            return None
+        if not hasattr(self.settings, f"rate_limit_{name}"):
+            methods = ",".join(sorted(route.methods))
+            self._unknown.append(f"{methods} {route.path} ({route.name}): {name}")
+            return self.default
+        return _limit(name, self.settings)
 
     def start(self, app: FastAPI) -> None:
-        """Called as the app starts serving, when every route is in place."""
-        self._static.clear()
-        self._dynamic.clear()
-        unknown = []
-        for route in iter_route_contexts(app.routes):
-            path, methods = route.path, getattr(route, "methods", None)
-            if path is None or not methods:
-                continue  # a mounted app: its requests count against the default
-            name = getattr(route.endpoint, LIMIT_ATTRIBUTE, DEFAULT)
-            if name is not None and not hasattr(self.settings, f"rate_limit_{name}"):
-                unknown.append(f"{','.join(sorted(methods))} {path} ({route.name}): {name}")
-                continue
-            limit = None if name is None else _limit(name, self.settings)
-            regex = compile_path(path)[0]
-            for method in methods:
-                earlier = self._dynamic.setdefault(method, [])
-                if "{" in path:
-                    earlier.append((regex, limit))
-                    continue
-                # The router would give this path to an earlier route with parameters.
-                shadowing = [found for pattern, found in earlier if pattern.match(path)]
-                self._static.setdefault((method, path), shadowing[0] if shadowing else limit)
+        """Called as the app starts serving, once every route has been given its limit."""
+        unknown, self._unknown = self._unknown, []
         if unknown:
             raise RuntimeError(
                 "These routes name a rate limit that the settings lack:\n  "
@@ -117,53 +98,3 @@ class RateLimiter:
         if self.store is not None:
             await self.store.aclose()
             self.store = None
-
-    def limit_for(self, method: str, path: str) -> Limit | None:
-        if (method, path) in self._static:
-            return self._static[method, path]
-        for pattern, limit in self._dynamic.get(method, ()):
-            if pattern.match(path):
-                return limit
-        return self.default
-
-
-class RateLimitMiddleware:
-    """Counts each HTTP request against its limit; answers 429 past it (pure ASGI)."""
-
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        store = self.limiter.store
-        if scope["type"] != "http" or store is None:
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        root_path = scope.get("root_path", "")
-        route_path = path[len(root_path) :] if root_path and path.startswith(root_path) else path
-        limit = self.limiter.limit_for(scope["method"], route_path)
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
-
-        caller = await identify(HTTPConnection(scope))
-        if caller is None:
-            client = scope.get("client")
-            caller = f"ip:{client[0] if client else 'unknown'}"
-        else:
-            caller = f"user:{caller}"
-        refusal, headers = await count(store, limit, caller)
-        if refusal is not None:
-            await send_problem(send, refusal, path, headers)
-            return
-        if not headers:  # the store could not count, and fails open
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -28,12 +28,14 @@ class Limit:
     amount: int
     window_seconds: int
     text: str  # "5 per 1 minute"
+    header: tuple[bytes, bytes]  # RateLimit-Limit, the same on every response
 
     @classmethod
     def parse(cls, name: str, text: str) -> Limit:
         """`text` as the settings write it: "100/minute"."""
         item = parse(text)
-        return cls(name, item.amount, item.get_expiry(), str(item))
+        header = (b"ratelimit-limit", b"%d" % item.amount)
+        return cls(name, item.amount, item.get_expiry(), str(item), header)
 
 
 async def count(
@@ -45,7 +47,9 @@ async def count(
     store cannot count and does not fail open), or None; and the RateLimit headers to send.
     """
     try:
-        hits, reset_at = await store.hit(f"{limit.name}:{caller}", limit.window_seconds)
+        hits, reset_at = await store.hit(
+            f"{limit.name}:{caller}", limit.window_seconds, limit.amount
+        )
     except StoreUnavailableError as exc:
         log.warning(
             "rate_limit_store_unavailable",
@@ -64,7 +68,7 @@ async def count(
 
     reset = max(0, math.ceil(reset_at - time.time()))
     headers = [
-        (b"ratelimit-limit", b"%d" % limit.amount),
+        limit.header,
         (b"ratelimit-remaining", b"%d" % max(0, limit.amount - hits)),
         (b"ratelimit-reset", b"%d" % reset),
     ]

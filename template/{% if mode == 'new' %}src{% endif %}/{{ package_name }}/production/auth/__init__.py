@@ -2,13 +2,27 @@
 
 Every route makes an auth decision, or the service refuses to start:
 
-    @router.get("/things", dependencies=[Depends(public)])           # anyone
+    @router.get("/things", dependencies=[Depends(public)])  # anyone
     async def things(principal: Annotated[Principal, Depends(require(Permission.X))]): ...
+
+    @router.get("/me")
+    @authenticated_endpoint  # or @require_endpoint(Permission.X): no dependency to solve
+    async def me() -> Me:
+        principal = current_principal()
 
 Roles and their permissions are in policy.py; how callers prove who they are is in backend.py.
 """
 
-from .guard import authenticated, public, public_endpoint, require, undecided_routes
+from .guard import (
+    authenticated,
+    authenticated_endpoint,
+    current_principal,
+    public,
+    public_endpoint,
+    require,
+    require_endpoint,
+    undecided_routes,
+)
 from .policy import Permission, may, may_touch
 from .principal import Principal
 
@@ -16,10 +30,13 @@ __all__ = [
     "Permission",
     "Principal",
     "authenticated",
+    "authenticated_endpoint",
+    "current_principal",
     "may",
     "may_touch",
     "public",
     "public_endpoint",
     "require",
+    "require_endpoint",
     "undecided_routes",
 ]

@@ -1,8 +1,17 @@
 """Auth decisions on routes, and the check that every route has one.
 
-A route's decision is a dependency marked with `__auth_decision__`: `public`, `authenticated`,
-or `require(permission)`. `undecided_routes(app)` lists the routes with none; `install()` refuses
-to start the service while that list is not empty (default deny), and a test says the same.
+A route's decision is either a dependency marked with `__auth_decision__` (`public`,
+`authenticated`, `require(permission)`), or the same mark on the endpoint itself
+(`public_endpoint`, `authenticated_endpoint`, `require_endpoint(permission)`).
+`undecided_routes(app)` lists the routes with none; `install()` refuses to start the service while
+that list is not empty (default deny), and a test says the same.
+
+The edge (production/edge.py) enforces every decision before the router runs, from the table
+`route_rule` gives it at start-up: it answers 401 or 403 itself, and the principal of an admitted
+request is `current_principal()`. The dependencies then only hand that principal to the route
+(checking it again costs nothing). The endpoint marks need no dependency at all: FastAPI solves
+each dependency level on every request, about 15 µs each (bench/README.md), so on a route with no
+other dependency the marks make the auth decision cost only the edge's work.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from fastapi.security.base import SecurityBase
 from ..problems import ProblemError
 from .backend import authenticate
 from .policy import Permission, may
-from .principal import Principal
+from .principal import Principal, principal_var
 
 DECISION = "__auth_decision__"
 
@@ -44,16 +53,50 @@ def public_endpoint(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
+def authenticated_endpoint(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark the endpoint for any authenticated caller, with no dependency to solve: the route
+    reads its caller with `current_principal()`."""
+    setattr(endpoint, DECISION, "authenticated")
+    return endpoint
+
+
+def require_endpoint(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark the endpoint for callers with `permission`, with no dependency to solve: the route
+    reads its caller with `current_principal()`."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(endpoint, DECISION, str(permission))
+        return endpoint
+
+    return mark
+
+
+def current_principal() -> Principal:
+    """The caller of the request being served, as the edge authenticated it.
+
+    Only for routes whose decision needs a caller: on a public route there is none, and asking
+    is a bug in the route (a 500), never a way around the decision.
+    """
+    principal = principal_var.get()
+    if principal is None:
+        raise RuntimeError(
+            "current_principal() on a request with no authenticated caller: give the route "
+            "authenticated_endpoint or require_endpoint(...) (production/auth/guard.py)"
+        )
+    return principal
+
+
 async def authenticated(request: Request) -> Principal:
     """A route any authenticated caller may use; also the base of `require`.
 
-    One dependency, which calls the backend itself: each level of a FastAPI dependency chain
-    costs about 25 µs a request to solve (bench/README.md). For the same reason the OpenAPI
-    security schemes are added to the schema (`document_security`), not declared as dependencies.
+    The edge has authenticated the caller already; the backend is asked only for a request the
+    edge did not decide (an app served without `install()`, as in some tests). The OpenAPI
+    security schemes are added to the schema (`document_security`), not declared as dependencies:
+    each dependency level costs FastAPI time to solve on every request.
     """
-    principal = await authenticate(request)
-    # Later lines of this request, the access line included, say who made it.
-    structlog.contextvars.bind_contextvars(principal=principal.id)
+    principal = principal_var.get()
+    if principal is None:
+        principal = await authenticate(request)
     return principal
 
 
@@ -130,9 +173,23 @@ def document_security(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
 
 
 def _needs_a_caller(route: Any) -> bool:
-    if getattr(route.endpoint, DECISION, None) == "public":
-        return False
-    return any(decision != "public" for decision in _decisions(route.dependant))
+    return route_rule(route)[0]
+
+
+def route_rule(route: Any) -> tuple[bool, frozenset[Permission]]:
+    """What a route's decisions ask of a caller: (needs an authenticated caller, permissions it
+    must have, all of them). The edge reads it once per route, at start-up."""
+    decisions = list(_decisions(route.dependant))
+    own = getattr(route.endpoint, DECISION, None)
+    if own is not None:
+        decisions.append(own)
+    permissions = frozenset(
+        Permission(decision) for decision in decisions if decision not in _NO_PERMISSION
+    )
+    return bool(permissions) or "authenticated" in decisions, permissions
+
+
+_NO_PERMISSION = frozenset({"public", "authenticated"})
 
 
 def refuse_undecided_routes(app: FastAPI) -> None:

@@ -1,0 +1,241 @@
+"""The app's edge: one pure ASGI middleware that runs before the router, for every request.
+
+In order, it
+- gives the request its correlation ID (the incoming `X-Request-ID` when sane, else a new one),
+  echoed in the response and bound to every log line written while the request is served;
+- decides auth from the route's decision (guard.py): a 401 or 403 problem from here, or the
+  caller for the route as `current_principal()`;
+- counts the request against its rate limit (ratelimit.py): a 429 problem past it;
+- answers an exception that escapes the app with a problem+json 500 (or 502/503/504 for a failed
+  dependency), logged with the ID, never a stack trace;
+- writes exactly one access line.
+
+One middleware rather than a stack of them, and each route's decision and limit read once at
+start-up from the route table rather than solved per request as FastAPI dependencies: this is
+where the production layer's cost per request is decided (bench/README.md). Pure ASGI rather than
+Starlette's BaseHTTPMiddleware, which runs the app in another task (context variables set inside
+do not come back out) and costs more than half the throughput.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from random import getrandbits
+from typing import TYPE_CHECKING
+
+import structlog
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.requests import HTTPConnection
+from starlette.routing import compile_path
+
+from .auth.backend import authenticate, identify
+from .auth.guard import route_rule
+from .auth.policy import may
+from .auth.principal import principal_var
+from .errors import problem_for_unhandled
+from .logging import access_line_writer, caller_var, request_id_var
+from .problems import ProblemError, send_problem
+from .ratelimit_core import count
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from .auth.policy import Permission
+    from .auth.principal import Principal
+    from .ratelimit import RateLimiter
+    from .ratelimit_core import Headers, Limit
+
+# An incoming ID is kept only if it is short and plain, so it cannot forge or bloat log lines.
+_SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+log = structlog.get_logger(__name__)
+
+
+def new_request_id() -> str:
+    # A correlation ID needs to be unique, not secret: no system call for it (random reseeds
+    # itself in forked workers).
+    return f"{getrandbits(128):032x}"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePolicy:
+    """What the edge enforces on one route."""
+
+    limit: Limit | None  # None: not rate limited
+    caller: bool  # needs an authenticated caller
+    permissions: frozenset[Permission]  # which that caller must all have
+
+
+class Gate:
+    """Each route's policy, read as the app starts serving, and the decision for a request."""
+
+    def __init__(self, limiter: RateLimiter | None) -> None:
+        self.limiter = limiter
+        # (method, path) of static routes, and per method the routes with path parameters, in
+        # the order the router tries them. A path no route matches gets `_unmatched`: the
+        # router answers it (404, 405, a redirect) without calling a route.
+        self._static: dict[tuple[str, str], RoutePolicy] = {}
+        self._dynamic: dict[str, list[tuple[re.Pattern[str], RoutePolicy]]] = {}
+        default = limiter.default if limiter is not None else None
+        self._unmatched = RoutePolicy(default, caller=False, permissions=frozenset())
+
+    def start(self, app: FastAPI) -> None:
+        """Called as the app starts serving, when every route is in place."""
+        self._static.clear()
+        self._dynamic.clear()
+        for route in iter_route_contexts(app.routes):
+            path = route.path
+            if not isinstance(route.original_route, APIRoute) or not route.methods or not path:
+                continue  # a mounted app: refused at start-up unless the guard allows it
+            caller, permissions = route_rule(route)
+            limit = self.limiter.limit_of(route) if self.limiter is not None else None
+            policy = RoutePolicy(limit, caller, permissions)
+            regex = compile_path(path)[0]
+            for method in route.methods:
+                earlier = self._dynamic.setdefault(method, [])
+                if "{" in path:
+                    earlier.append((regex, policy))
+                    continue
+                # The router would give this path to an earlier route with parameters.
+                shadowing = [found for pattern, found in earlier if pattern.match(path)]
+                self._static.setdefault((method, path), shadowing[0] if shadowing else policy)
+        if self.limiter is not None:
+            self.limiter.start(app)
+
+    async def stop(self) -> None:
+        if self.limiter is not None:
+            await self.limiter.stop()
+
+    def policy_for(self, method: str, path: str) -> RoutePolicy:
+        policy = self._static.get((method, path))
+        if policy is not None:
+            return policy
+        for pattern, found in self._dynamic.get(method, ()):
+            if pattern.match(path):
+                return found
+        return self._unmatched
+
+    async def admit(self, scope: Scope) -> tuple[ProblemError | None, Headers, Principal | None]:
+        """(the problem to answer instead of serving, the RateLimit headers, the caller)."""
+        path = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        policy = self.policy_for(scope["method"], path)
+        store = self.limiter.store if self.limiter is not None else None
+        limit = policy.limit if store is not None else None
+        if not policy.caller and limit is None:
+            return None, [], None
+
+        connection = HTTPConnection(scope)
+        principal = refusal = None
+        if policy.caller:
+            try:
+                principal = await authenticate(connection)
+            except ProblemError as problem:
+                refusal = problem
+            caller_id = principal.id if principal is not None else None
+        else:
+            caller_id = await identify(connection)
+
+        headers: Headers = []
+        if limit is not None and store is not None:
+            # Before the auth refusal: guessing at credentials spends the guesser's budget.
+            if caller_id is None:
+                client = scope.get("client")
+                caller = f"ip:{client[0] if client else 'unknown'}"
+            else:
+                caller = f"user:{caller_id}"
+            over, headers = await count(store, limit, caller)
+            if over is not None:
+                return over, headers, None
+        if principal is not None:
+            for permission in policy.permissions:
+                if not may(principal, permission):
+                    log.warning(
+                        "permission_denied", principal=principal.id, permission=str(permission)
+                    )
+                    refusal = ProblemError(403, f"This needs the {permission} permission.")
+                    break
+        return refusal, headers, principal if refusal is None else None
+
+
+class Edge:
+    """The middleware: see the module's docstring. `gate.start(app)` runs in the lifespan."""
+
+    def __init__(self, app: ASGIApp, *, header: str, gate: Gate) -> None:
+        self.app = app
+        self.header = header.lower().encode("latin-1")
+        self.gate = gate
+        # Made from the logging configuration in force when the app starts serving.
+        self.write_access_line = access_line_writer()
+        self.error_log = structlog.get_logger("errors").bind()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == self.header:
+                if _SANE_ID.fullmatch(value):
+                    request_id = value.decode("latin-1")
+                break
+        if request_id is None:
+            request_id = new_request_id()
+        id_header = (self.header, request_id.encode("latin-1"))
+        id_token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        caller_id = None
+        caller_token = principal_token = None
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = message.get("headers")
+                if type(headers) is list:  # a Response's own list, sent once: no copy
+                    headers.extend(extra)
+                else:
+                    message["headers"] = [*(headers or ()), *extra]
+            await send(message)
+
+        try:
+            refusal, headers, principal = await self.gate.admit(scope)
+            extra = [id_header, *headers]
+            if refusal is not None:
+                status = refusal.status
+                response_started = True
+                await send_problem(send, refusal, scope["path"], extra)
+                return
+            if principal is not None:
+                caller_id = principal.id
+                principal_token = principal_var.set(principal)
+                # Later lines of this request, the access line included, say who made it.
+                caller_token = caller_var.set(caller_id)
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
+            problem = problem_for_unhandled(exc)
+            status = problem.status
+            self.error_log.exception(
+                "unhandled_error", error=type(exc).__name__, path=scope["path"]
+            )
+            if not response_started:
+                await send_problem(send, problem, scope["path"], [id_header])
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            self.write_access_line(
+                request_id, scope["method"], scope["path"], status, duration_ms, caller_id
+            )
+            if caller_token is not None:
+                caller_var.reset(caller_token)
+            if principal_token is not None:
+                principal_var.reset(principal_token)
+            request_id_var.reset(id_token)
