@@ -6,7 +6,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Integer, MetaData, String, Text, TypeDecorator, text
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Explicit constraint names, so migrations can alter and drop them on every database.
@@ -53,7 +63,7 @@ class Note(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The Principal.id of whoever created it: a user id, or another identity's subject.
-    owner_id: Mapped[str] = mapped_column(String(255), index=True)
+    owner_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -67,3 +77,6 @@ class Note(Base):
     # Annotated Mapping, not ClassVar: DeclarativeBase declares __mapper_args__ as an instance
     # attribute (mypy refuses a ClassVar over it), and a read-only type satisfies ruff's RUF012.
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
+    # One owner's notes in id order, as the list pages them (WHERE owner_id = ? AND id > ?
+    # ORDER BY id): a range of this index, however many notes other owners have.
+    __table_args__ = (Index("ix_notes_owner_id_id", "owner_id", "id"),)
