@@ -23,9 +23,7 @@ rather than a stack of them: each layer of ASGI costs every request (bench/READM
 
 from __future__ import annotations
 
-import re
 import time
-from random import getrandbits
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,7 +34,7 @@ from sqlalchemy.engine import make_url
 from .access import Caller, Keys, RouteTable, Rule, allowed
 from .errors import problem_for_unhandled
 from .health import sqlite_check
-from .logging import access_line_writer, caller_var, request_id_var
+from .logging import access_line_writer, caller_var, request_id_of, request_id_var
 from .problems import ProblemError, send_problem
 from .ratelimit_core import Limit, count
 from .ratelimit_store import CounterStore, open_store
@@ -49,16 +47,8 @@ if TYPE_CHECKING:
 
 PRINCIPAL_HEADER = b"x-auth-principal"
 PERMISSIONS_HEADER = b"x-auth-permissions"
-# An incoming ID is kept only if it is short and plain, so it cannot forge or bloat log lines.
-_SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 log = structlog.get_logger(__name__)
-
-
-def new_request_id() -> str:
-    # A correlation ID needs to be unique, not secret: no system call for it (random reseeds
-    # itself in forked workers).
-    return f"{getrandbits(128):032x}"
 
 
 class Edge:
@@ -101,14 +91,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
 
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == self.id_header:
-                if _SANE_ID.fullmatch(value):
-                    request_id = value.decode("latin-1")
-                break
-        if request_id is None:
-            request_id = new_request_id()
+        request_id = request_id_of(scope["headers"], self.id_header)
         extra = [(self.id_header, request_id.encode("latin-1"))]
         id_token = request_id_var.set(request_id)
         caller_token = None

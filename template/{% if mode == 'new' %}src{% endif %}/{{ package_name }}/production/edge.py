@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from random import getrandbits
 from typing import TYPE_CHECKING
 
 import structlog
@@ -35,7 +34,7 @@ from .auth.guard import route_rule
 from .auth.policy import may
 from .auth.principal import principal_var
 from .errors import problem_for_unhandled
-from .logging import access_line_writer, caller_var, request_id_var
+from .logging import access_line_writer, caller_var, request_id_of, request_id_var
 from .problems import ProblemError, send_problem
 from .ratelimit_core import count
 
@@ -48,16 +47,8 @@ if TYPE_CHECKING:
     from .ratelimit import RateLimiter
     from .ratelimit_core import Headers, Limit
 
-# An incoming ID is kept only if it is short and plain, so it cannot forge or bloat log lines.
-_SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 log = structlog.get_logger(__name__)
-
-
-def new_request_id() -> str:
-    # A correlation ID needs to be unique, not secret: no system call for it (random reseeds
-    # itself in forked workers).
-    return f"{getrandbits(128):032x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,14 +170,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
 
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == self.header:
-                if _SANE_ID.fullmatch(value):
-                    request_id = value.decode("latin-1")
-                break
-        if request_id is None:
-            request_id = new_request_id()
+        request_id = request_id_of(scope["headers"], self.header)
         id_header = (self.header, request_id.encode("latin-1"))
         id_token = request_id_var.set(request_id)
         started = time.perf_counter()

@@ -15,6 +15,7 @@ import sys
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
+from random import getrandbits
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
@@ -25,7 +26,7 @@ import structlog.tracebacks
 UTC = timezone.utc  # noqa: UP017
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -35,6 +36,23 @@ if TYPE_CHECKING:
 # the edge (edge.py), added to every line written while the request is served.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 caller_var: ContextVar[str | None] = ContextVar("caller", default=None)
+
+# An incoming ID is kept only if it is short and plain, so it cannot forge or bloat log lines.
+_SANE_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def request_id_of(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str:
+    """The request's correlation ID: the incoming one in header `name` (lower-case) when sane,
+    else a new one."""
+    for key, value in headers:
+        if key == name:
+            if _SANE_ID.fullmatch(value):
+                return value.decode("latin-1")
+            break
+    # A correlation ID needs to be unique, not secret: no system call for it (random reseeds
+    # itself in forked workers).
+    return f"{getrandbits(128):032x}"
+
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
