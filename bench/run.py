@@ -1072,6 +1072,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs)")
     parser.add_argument(
+        "--all",
+        action="store_true",
+        help="then run bench/growth.py and bench/retrofit_edge.py too (with --quick and --check "
+        "as given); with --check, exit 1 when any of the three misses a goal",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="exit with status 1 when a goal is missed: "
@@ -1136,9 +1142,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_summary(result, args))
     print(f"(total {result['elapsed_s']:.0f} s; JSON in {args.output})")
-    if args.check and "load" in result and not result["load"]["meets_goal"]:
-        return 1
-    return 0
+    failed = args.check and "load" in result and not result["load"]["meets_goal"]
+    if args.all:
+        # The other two benches, one after the other (never alongside: they share the cores).
+        for script in ("growth.py", "retrofit_edge.py"):
+            argv = [sys.executable, str(Path(__file__).parent / script)]
+            argv += [flag for flag, on in (("--quick", args.quick), ("--check", args.check)) if on]
+            print(f"\n$ python bench/{script} {' '.join(argv[2:])}", flush=True)
+            failed |= subprocess.run(argv, check=False).returncode != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
