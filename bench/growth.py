@@ -441,40 +441,24 @@ def started(
 def started_workers(
     ctx: Context, service: bench.Service, workers: int
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """uvicorn with `workers` processes, unpinned: run.py's serving() starts one worker only,
-    so this starts it with the same flags and stops it the same way (its process group)."""
+    """uvicorn with `workers` processes, unpinned (they need both cores): run.py's serving()."""
     port = bench.free_port()
     stdout_path = ctx.workdir / f"workers-{workers}.stdout.log"
     stderr_path = ctx.workdir / f"workers-{workers}.stderr.log"
-    argv = [
-        str(service.python), "-m", "uvicorn", f"{PACKAGE}.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools",
-    ]  # fmt: skip
-    env = {**bench.clean_env(), "PYTHONUNBUFFERED": "1", **service.env}
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        proc = subprocess.Popen(
-            argv,
-            cwd=service.project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-        try:
+    target = f"{PACKAGE}.app:create_app"
+    try:
+        with bench.serving(
+            target, True, service.env, service, port, None, stdout_path, stderr_path, workers
+        ) as proc:
             base = f"http://127.0.0.1:{port}"
             bench.wait_ready(proc, base + HEALTHZ)
             yield proc, base
-        except Exception:
-            log(
-                f"server stderr ({stderr_path}):\n{stderr_path.read_text(errors='replace')[-3000:]}"
-            )
-            raise
-        finally:
-            bench.stop(proc)
-            if not ctx.args.keep:
-                stdout_path.unlink(missing_ok=True)
+    except Exception:
+        log(f"server stderr ({stderr_path}):\n{stderr_path.read_text(errors='replace')[-3000:]}")
+        raise
+    finally:
+        if not ctx.args.keep:
+            stdout_path.unlink(missing_ok=True)
 
 
 def wrk_argv(

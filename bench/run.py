@@ -421,6 +421,7 @@ def serving(
     cpu: int | None,
     stdout_path: Path,
     stderr_path: Path,
+    workers: int = 1,
 ) -> Iterator[subprocess.Popen[bytes]]:
     argv = [
         str(service.python),
@@ -433,7 +434,7 @@ def serving(
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--no-access-log",
         "--log-level",
         "warning",
