@@ -14,16 +14,16 @@ For every HTTP request, before the app sees it:
 The app then gets the request with `X-Auth-Principal` and `X-Auth-Permissions` set to the caller
 (any the client sent are removed first), so it can make ownership checks of its own.
 
-Around all this, in the same middleware: the request's correlation ID (the incoming
-`X-Request-ID` when sane, else a new one, echoed in the response and on every log line), one
-access line per request, and the last-resort error boundary (an exception that escapes the app is
-logged with the ID and answered with a problem+json 500, never a stack trace). One middleware
-rather than a stack of them: each layer of ASGI costs every request (bench/README.md).
+Around all this, in the same middleware (`RequestBoundary`, boundary.py, shared with a new
+service's edge): the request's correlation ID (the incoming `X-Request-ID` when sane, else a new
+one, echoed in the response and on every log line), one access line per request, and the
+last-resort error boundary (an exception that escapes the app is logged with the ID and answered
+with a problem+json 500, never a stack trace). One middleware rather than a stack of them: each
+layer of ASGI costs every request (bench/README.md).
 """
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,9 +32,9 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
-from .errors import problem_for_unhandled
+from .boundary import Headers, RequestBoundary
 from .health import sqlite_check
-from .logging import access_line_writer, caller_var, request_id_of, request_id_var
+from .logging import caller_var
 from .problems import ProblemError, send_problem
 from .ratelimit_core import Limit, count
 from .ratelimit_store import CounterStore, open_store
@@ -51,11 +51,11 @@ PERMISSIONS_HEADER = b"x-auth-permissions"
 log = structlog.get_logger(__name__)
 
 
-class Edge:
+class Edge(RequestBoundary):
     """The production layer's checks in front of `app` (any ASGI app)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, routes: RouteTable) -> None:
-        self.app = app
+        super().__init__(app, request_id_header=settings.request_id_header)
         self.settings = settings
         self.routes = routes
         self.keys = Keys(settings.api_keys)
@@ -74,10 +74,6 @@ class Edge:
             if rule.rate_limit
         }
         self.store: CounterStore | None = None
-        self.id_header = settings.request_id_header.lower().encode("latin-1")
-        # Made from the logging configuration in force when the layer wraps the app.
-        self.write_access_line = access_line_writer()
-        self.error_log = structlog.get_logger("errors").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -87,72 +83,21 @@ class Edge:
             # production.toml has no decisions for websockets: refuse them (default deny).
             await send({"type": "websocket.close", "code": 1008})
             return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        await super().__call__(scope, receive, send)
 
-        request_id = request_id_of(scope["headers"], self.id_header)
-        extra = [(self.id_header, request_id.encode("latin-1"))]
-        id_token = request_id_var.set(request_id)
-        caller_token = None
-        caller_name = None
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                headers = message.get("headers")
-                if type(headers) is list:  # a Response's own list, sent once: no copy
-                    headers.extend(extra)
-                else:
-                    message["headers"] = [*(headers or ()), *extra]
-            await send(message)
-
-        try:
-            caller = await self._decide(scope, receive, send_with_headers, extra)
-            if caller is not None:
-                caller_name = caller.name
-                # Later lines of this request, the access line included, say who made it.
-                caller_token = caller_var.set(caller_name)
-                scope = {**scope, "headers": self._forwarded_headers(scope, caller)}
-                await self.app(scope, receive, send_with_headers)
-        except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
-            problem = problem_for_unhandled(exc)
-            status = problem.status
-            self.error_log.exception(
-                "unhandled_error", error=type(exc).__name__, path=scope["path"]
-            )
-            if not response_started:
-                await send_problem(send, problem, scope["path"], extra[:1])
-        finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 2)
-            self.write_access_line(
-                request_id, scope["method"], scope["path"], status, duration_ms, caller_name
-            )
-            if caller_token is not None:
-                caller_var.reset(caller_token)
-            request_id_var.reset(id_token)
-
-    async def _decide(
-        self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
-    ) -> Caller | None:
-        """Answer the request here (health, a refusal, a preflight, a public route), or return
-        the authenticated caller the app is to serve it for. `extra` gets the RateLimit headers.
-        """
+    async def serve(self, scope: Scope, receive: Receive, send: Send, extra: Headers) -> None:
+        """Answer the request here (health, a refusal, a preflight), or pass it to the app with
+        the caller's headers. `extra` gets the RateLimit headers."""
         path, method = scope["path"], scope["method"]
         if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
             await self._health(path, send)
-            return None
+            return
         if method == "OPTIONS" and self.routes.knows_path(path):
             # A CORS preflight carries no credentials: the app (its CORS middleware) answers,
             # without any caller headers a client might have forged.
             scope = {**scope, "headers": self._forwarded_headers(scope, None)}
             await self.app(scope, receive, send)
-            return None
+            return
         rule = self.routes.find(method, path)
         presented = _header(scope, self.key_header)
         caller = self.keys.caller(presented)
@@ -162,17 +107,18 @@ class Edge:
             extra.extend(limit_headers)
             if refusal is not None:
                 await send_problem(send, refusal, path, [])
-                return None
+                return
         if rule is None:
             await send_problem(send, ProblemError(404, "There is no such route."), path, [])
-            return None
+            return
         if not allowed(rule, caller):
             await send_problem(send, self._denial(rule, caller, presented), path, [])
-            return None
-        if caller is None:  # a public route
-            scope = {**scope, "headers": self._forwarded_headers(scope, None)}
-            await self.app(scope, receive, send)
-        return caller
+            return
+        if caller is not None:
+            # Later lines of this request, the access line included, say who made it.
+            caller_var.set(caller.name)
+        scope = {**scope, "headers": self._forwarded_headers(scope, caller)}
+        await self.app(scope, receive, send)
 
     async def _health(self, path: str, send: Send) -> None:
         if path == "/healthz":

@@ -10,17 +10,18 @@ In order, it
   dependency), logged with the ID, never a stack trace;
 - writes exactly one access line.
 
-One middleware rather than a stack of them, and each route's decision and limit read once at
-start-up from the route table rather than solved per request as FastAPI dependencies: this is
-where the production layer's cost per request is decided (bench/README.md). Pure ASGI rather than
-Starlette's BaseHTTPMiddleware, which runs the app in another task (context variables set inside
-do not come back out) and costs more than half the throughput.
+The request ID, the access line and the boundary are `RequestBoundary`'s (boundary.py, which the
+retrofit layer's edge shares); the rest is `Edge.serve`. One middleware rather than a stack of
+them, and each route's decision and limit read once at start-up from the route table rather than
+solved per request as FastAPI dependencies: this is where the production layer's cost per request
+is decided (bench/README.md). Pure ASGI rather than Starlette's BaseHTTPMiddleware, which runs the
+app in another task (context variables set inside do not come back out) and costs more than half
+the throughput.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,14 +34,14 @@ from .auth.backend import authenticate, identify
 from .auth.guard import route_rule
 from .auth.policy import may
 from .auth.principal import principal_var
-from .errors import problem_for_unhandled
-from .logging import access_line_writer, caller_var, request_id_of, request_id_var
+from .boundary import RequestBoundary
+from .logging import caller_var
 from .problems import ProblemError, send_problem
 from .ratelimit_core import count
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from .auth.policy import Permission
     from .auth.principal import Principal
@@ -154,72 +155,26 @@ class Gate:
         return refusal, headers, principal if refusal is None else None
 
 
-class Edge:
+class Edge(RequestBoundary):
     """The middleware: see the module's docstring. `gate.start(app)` runs in the lifespan."""
 
     def __init__(self, app: ASGIApp, *, header: str, gate: Gate) -> None:
-        self.app = app
-        self.header = header.lower().encode("latin-1")
+        super().__init__(app, request_id_header=header)
         self.gate = gate
-        # Made from the logging configuration in force when the app starts serving.
-        self.write_access_line = access_line_writer()
-        self.error_log = structlog.get_logger("errors").bind()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+    async def serve(self, scope: Scope, receive: Receive, send: Send, extra: Headers) -> None:
+        refusal, headers, principal = await self.gate.admit(scope)
+        extra.extend(headers)
+        if refusal is not None:
+            await send_problem(send, refusal, scope["path"], [])
+            return
+        if principal is None:
             await self.app(scope, receive, send)
             return
-
-        request_id = request_id_of(scope["headers"], self.header)
-        id_header = (self.header, request_id.encode("latin-1"))
-        id_token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-        caller_id = None
-        caller_token = principal_token = None
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                headers = message.get("headers")
-                if type(headers) is list:  # a Response's own list, sent once: no copy
-                    headers.extend(extra)
-                else:
-                    message["headers"] = [*(headers or ()), *extra]
-            await send(message)
-
+        # Later lines of this request, the access line included, say who made it.
+        caller_var.set(principal.id)
+        principal_token = principal_var.set(principal)
         try:
-            refusal, headers, principal = await self.gate.admit(scope)
-            extra = [id_header, *headers]
-            if refusal is not None:
-                status = refusal.status
-                response_started = True
-                await send_problem(send, refusal, scope["path"], extra)
-                return
-            if principal is not None:
-                caller_id = principal.id
-                principal_token = principal_var.set(principal)
-                # Later lines of this request, the access line included, say who made it.
-                caller_token = caller_var.set(caller_id)
-            await self.app(scope, receive, send_with_headers)
-        except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
-            problem = problem_for_unhandled(exc)
-            status = problem.status
-            self.error_log.exception(
-                "unhandled_error", error=type(exc).__name__, path=scope["path"]
-            )
-            if not response_started:
-                await send_problem(send, problem, scope["path"], [id_header])
+            await self.app(scope, receive, send)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 2)
-            self.write_access_line(
-                request_id, scope["method"], scope["path"], status, duration_ms, caller_id
-            )
-            if caller_token is not None:
-                caller_var.reset(caller_token)
-            if principal_token is not None:
-                principal_var.reset(principal_token)
-            request_id_var.reset(id_token)
+            principal_var.reset(principal_token)

@@ -162,7 +162,7 @@ def document_security(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
             definitions, by_alias=True, exclude_none=True
         )
         for route in iter_route_contexts(app.routes):
-            if isinstance(route.original_route, APIRoute) and _needs_a_caller(route):
+            if isinstance(route.original_route, APIRoute) and route_rule(route)[0]:
                 operations = schema["paths"].get(route.path_format, {})
                 for method in route.methods or ():
                     if method.lower() in operations:
@@ -170,10 +170,6 @@ def document_security(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _needs_a_caller(route: Any) -> bool:
-    return route_rule(route)[0]
 
 
 def route_rule(route: Any) -> tuple[bool, frozenset[Permission]]:

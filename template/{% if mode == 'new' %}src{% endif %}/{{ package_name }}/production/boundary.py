@@ -1,0 +1,86 @@
+"""What every HTTP request gets at the edge, whatever then serves it: its correlation ID, one
+access line, and the last-resort error boundary.
+
+The edge (edge.py) subclasses `RequestBoundary` and decides, in `serve`, what happens to the
+request in between. The ID is the incoming `X-Request-ID` when sane, else a new one; it is echoed
+in the response and bound to every log line written while the request is served. An exception
+that escapes `serve` is logged with the ID and answered with a problem+json 500 (or 502/503/504
+for a failed dependency), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from .errors import problem_for_unhandled
+from .logging import access_line_writer, caller_var, request_id_of, request_id_var
+from .problems import send_problem
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class RequestBoundary:
+    """A pure ASGI middleware: `serve` answers each HTTP request; anything else goes to `app`."""
+
+    def __init__(self, app: ASGIApp, *, request_id_header: str) -> None:
+        self.app = app
+        self.header = request_id_header.lower().encode("latin-1")
+        # Made from the logging configuration in force when the edge is made.
+        self.write_access_line = access_line_writer()
+        self.error_log = structlog.get_logger("errors").bind()
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, extra: Headers) -> None:
+        """Answer the request through `send`, which adds `extra` (the request ID, and what
+        `serve` appends before it responds) to the response's headers. A caller it admits is
+        named in `caller_var`, for the log lines and the access line."""
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = request_id_of(scope["headers"], self.header)
+        id_header = (self.header, request_id.encode("latin-1"))
+        extra = [id_header]
+        id_token = request_id_var.set(request_id)
+        caller_token = caller_var.set(None)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = message.get("headers")
+                if type(headers) is list:  # a Response's own list, sent once: no copy
+                    headers.extend(extra)
+                else:
+                    message["headers"] = [*(headers or ()), *extra]
+            await send(message)
+
+        try:
+            await self.serve(scope, receive, send_with_headers, extra)
+        except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
+            problem = problem_for_unhandled(exc)
+            status = problem.status
+            self.error_log.exception(
+                "unhandled_error", error=type(exc).__name__, path=scope["path"]
+            )
+            if not response_started:
+                await send_problem(send, problem, scope["path"], [id_header])
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            self.write_access_line(
+                request_id, scope["method"], scope["path"], status, duration_ms, caller_var.get()
+            )
+            caller_var.reset(caller_token)
+            request_id_var.reset(id_token)
