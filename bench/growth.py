@@ -1023,17 +1023,7 @@ def time_updates(count: int, workdir: Path) -> dict[str, Any]:
         touched = git(clone, "log", "-1", "--format=%H", "--", "template")
     start = git(clone, "rev-parse", f"{touched}~1")
     project = workdir / "update-project"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DirtyLocalWarning)
-        copier.run_copy(
-            str(clone),
-            str(project),
-            defaults=True,
-            unsafe=True,
-            quiet=True,
-            vcs_ref=start,
-            data={"project_name": bench.PROJECT_NAME},
-        )
+    bench.render(project, src=clone, vcs_ref=start)
     git(project, "init", "--quiet")
     git(project, "add", "-A")
     git(project, "commit", "--quiet", "-m", "rendered")

@@ -295,7 +295,7 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def render(dst: Path, **answers: str) -> None:
+def render(dst: Path, src: Path = REPO_ROOT, vcs_ref: str = "HEAD", **answers: str) -> None:
     import copier
     from copier.errors import DirtyLocalWarning
 
@@ -303,12 +303,12 @@ def render(dst: Path, **answers: str) -> None:
         # vcs_ref="HEAD" renders the working tree, uncommitted changes included, and says so.
         warnings.simplefilter("ignore", DirtyLocalWarning)
         copier.run_copy(
-            str(REPO_ROOT),
+            str(src),
             str(dst),
             defaults=True,
             unsafe=True,
             quiet=True,
-            vcs_ref="HEAD",
+            vcs_ref=vcs_ref,
             data={"project_name": PROJECT_NAME, **answers},
         )
 
