@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .ratelimit_store import CounterStore
 
 Headers = list[tuple[bytes, bytes]]
+# What counting a request gives: the problem to answer instead of serving it, or None; and the
+# RateLimit headers to send.
+Counted = tuple[ProblemError | None, Headers]
 
 log = structlog.get_logger(__name__)
 
@@ -38,9 +41,17 @@ class Limit:
         return cls(name, item.amount, item.get_expiry(), str(item), header)
 
 
-async def count(
-    store: CounterStore, limit: Limit, caller: str
-) -> tuple[ProblemError | None, Headers]:
+def count_now(store: CounterStore, limit: Limit, caller: str) -> Counted | None:
+    """Count one request of `caller` against `limit` when the store can without waiting (a
+    counter in this process, or a hit leased from Redis); None when it cannot: then `count`.
+
+    The edge asks this first, so that most requests count without a coroutine or a round trip.
+    """
+    counted = store.hit_now(f"{limit.name}:{caller}", limit.window_seconds, limit.amount)
+    return None if counted is None else _verdict(limit, caller, *counted)
+
+
+async def count(store: CounterStore, limit: Limit, caller: str) -> Counted:
     """Count one request of `caller` against `limit`.
 
     Returns the problem to answer instead of serving it (a 429 past the limit, or a 503 when the
@@ -65,7 +76,10 @@ async def count(
             headers={"Retry-After": "1"},
         )
         return problem, []
+    return _verdict(limit, caller, hits, reset_at)
 
+
+def _verdict(limit: Limit, caller: str, hits: int, reset_at: float) -> Counted:
     reset = max(0, math.ceil(reset_at - time.time()))
     headers = [
         limit.header,
