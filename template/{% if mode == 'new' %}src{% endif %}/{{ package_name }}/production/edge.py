@@ -30,14 +30,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 
-from .auth.backend import authenticate, identify
+from .auth.backend import authenticate, cached_caller, identify
 from .auth.guard import route_rule
 from .auth.policy import may
 from .auth.principal import principal_var
 from .boundary import RequestBoundary
 from .logging import caller_var
 from .problems import ProblemError, send_problem
-from .ratelimit_core import count
+from .ratelimit_core import count, count_now
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
 
 log = structlog.get_logger(__name__)
+
+# What the gate decides: the problem to answer instead of serving the request (or None), the
+# RateLimit headers to send, and the caller the route gets (None on a public route).
+Admission = tuple["ProblemError | None", "Headers", "Principal | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +114,33 @@ class Gate:
                 return found
         return self._unmatched
 
-    async def admit(self, scope: Scope) -> tuple[ProblemError | None, Headers, Principal | None]:
-        """(the problem to answer instead of serving, the RateLimit headers, the caller)."""
-        path = scope["path"]
-        root_path = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        policy = self.policy_for(scope["method"], path)
+    def admit_now(self, scope: Scope) -> Admission | None:
+        """The request's admission when it can be decided at once, with no I/O and no coroutine:
+        the caller's credentials verified already in this process (or none sent), and the
+        count kept here (the memory store, or a hit leased from Redis). None when it cannot:
+        then `admit`. Most requests of a busy service take this path."""
+        policy = self.policy_for(scope["method"], self._route_path(scope))
+        store = self.limiter.store if self.limiter is not None else None
+        limit = policy.limit if store is not None else None
+        if not policy.caller and limit is None:
+            return None, [], None
+        known, principal = cached_caller(scope)
+        if not known or (policy.caller and principal is None):
+            return None  # credentials to check, or a 401 to explain: `admit` does both
+        headers: Headers = []
+        if limit is not None and store is not None:
+            counted = count_now(store, limit, self._caller(scope, principal))
+            if counted is None:
+                return None
+            over, headers = counted
+            if over is not None:
+                return over, headers, None
+        # A public route's caller is counted by name but not handed to the route.
+        return self._permit(policy, principal if policy.caller else None, headers)
+
+    async def admit(self, scope: Scope) -> Admission:
+        """The request's admission, checking credentials and counting wherever that takes."""
+        policy = self.policy_for(scope["method"], self._route_path(scope))
         store = self.limiter.store if self.limiter is not None else None
         limit = policy.limit if store is not None else None
         if not policy.caller and limit is None:
@@ -136,14 +160,34 @@ class Gate:
         headers: Headers = []
         if limit is not None and store is not None:
             # Before the auth refusal: guessing at credentials spends the guesser's budget.
-            if caller_id is None:
-                client = scope.get("client")
-                caller = f"ip:{client[0] if client else 'unknown'}"
-            else:
-                caller = f"user:{caller_id}"
+            caller = f"user:{caller_id}" if caller_id is not None else self._client(scope)
             over, headers = await count(store, limit, caller)
             if over is not None:
                 return over, headers, None
+        if refusal is not None:
+            return refusal, headers, None
+        return self._permit(policy, principal, headers)
+
+    @staticmethod
+    def _route_path(scope: Scope) -> str:
+        path: str = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        return path
+
+    @classmethod
+    def _caller(cls, scope: Scope, principal: Principal | None) -> str:
+        """Whom the rate limiter counts the request against."""
+        return f"user:{principal.id}" if principal is not None else cls._client(scope)
+
+    @staticmethod
+    def _client(scope: Scope) -> str:
+        client = scope.get("client")
+        return f"ip:{client[0] if client else 'unknown'}"
+
+    @staticmethod
+    def _permit(policy: RoutePolicy, principal: Principal | None, headers: Headers) -> Admission:
         if principal is not None:
             for permission in policy.permissions:
                 if not may(principal, permission):
@@ -151,8 +195,8 @@ class Gate:
                         "permission_denied", principal=principal.id, permission=str(permission)
                     )
                     refusal = ProblemError(403, f"This needs the {permission} permission.")
-                    break
-        return refusal, headers, principal if refusal is None else None
+                    return refusal, headers, None
+        return None, headers, principal
 
 
 class Edge(RequestBoundary):
@@ -163,7 +207,10 @@ class Edge(RequestBoundary):
         self.gate = gate
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, extra: Headers) -> None:
-        refusal, headers, principal = await self.gate.admit(scope)
+        admission = self.gate.admit_now(scope)
+        if admission is None:
+            admission = await self.gate.admit(scope)
+        refusal, headers, principal = admission
         extra.extend(headers)
         if refusal is not None:
             await send_problem(send, refusal, scope["path"], [])
