@@ -30,10 +30,12 @@ from .readiness import add_readiness_check
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from fastapi.telemetry import TelemetryConfig
 
     from ..settings import Settings
 
 __all__ = [
+    "TELEMETRY_OFF",
     "HttpClient",
     "ProblemError",
     "add_readiness_check",
@@ -43,6 +45,9 @@ __all__ = [
     "no_rate_limit",
     "rate_limit",
 ]
+
+# FastAPI(telemetry=...) unless FASTAPI_TELEMETRY is set: no OpenTelemetry from FastAPI itself.
+TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def install(app: FastAPI, settings: Settings) -> None:
