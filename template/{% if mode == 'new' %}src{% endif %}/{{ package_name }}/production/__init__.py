@@ -76,7 +76,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     _check_routes_at_startup(app, gate)
     # Request ID, auth decision, rate limit, access line and the last-resort error boundary, in
     # one middleware: the request ID exists before anything else runs or logs.
-    app.add_middleware(Edge, header=settings.request_id_header, gate=gate)
+    app.add_middleware(
+        Edge,
+        header=settings.request_id_header,
+        gate=gate,
+        max_body_bytes=settings.max_body_bytes or None,
+    )
     if settings.trusted_proxies:
         # Outermost: from here on, the client is the one the trusted proxy names.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -5,7 +5,9 @@ The edge (edge.py) subclasses `RequestBoundary` and decides, in `serve`, what ha
 request in between. The ID is the incoming `X-Request-ID` when sane, else a new one; it is echoed
 in the response and bound to every log line written while the request is served. An exception
 that escapes `serve` is logged with the ID and answered with a problem+json 500 (or 502/503/504
-for a failed dependency), never a stack trace.
+for a failed dependency), never a stack trace. With a body limit, a request body past it is
+refused with a 413 as soon as it is known to be too big: from its Content-Length before a byte is
+read, or, for a streamed body, at the chunk that passes the limit.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import time
 from typing import TYPE_CHECKING
 
 import structlog
+from starlette.exceptions import HTTPException
 
 from .errors import problem_for_unhandled
 from .logging import access_line_writer, caller_var, request_id_of, request_id_var
-from .problems import send_problem
+from .problems import ProblemError, send_problem
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,12 +28,28 @@ if TYPE_CHECKING:
 Headers = list[tuple[bytes, bytes]]
 
 
+class BodyTooLargeError(HTTPException):
+    """A request body past the limit: a 413, rendered as problem+json by the app's handler.
+
+    An HTTPException because FastAPI passes those on from a body read (it turns any other error
+    there into a 400), as Starlette's own body limit does.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413, f"The request body is larger than the {limit} bytes this service accepts."
+        )
+
+
 class RequestBoundary:
     """A pure ASGI middleware: `serve` answers each HTTP request; anything else goes to `app`."""
 
-    def __init__(self, app: ASGIApp, *, request_id_header: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, request_id_header: str, max_body_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.header = request_id_header.lower().encode("latin-1")
+        self.max_body_bytes = max_body_bytes
         # Made from the logging configuration in force when the edge is made.
         self.write_access_line = access_line_writer()
         self.error_log = structlog.get_logger("errors").bind()
@@ -51,6 +70,8 @@ class RequestBoundary:
         extra = [id_header]
         id_token = request_id_var.set(request_id)
         caller_token = caller_var.set(None)
+        if self.max_body_bytes is not None:
+            receive = self._at_most(self.max_body_bytes, scope, receive)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -69,6 +90,11 @@ class RequestBoundary:
 
         try:
             await self.serve(scope, receive, send_with_headers, extra)
+        except BodyTooLargeError as exc:  # read outside a route (a route's read gets a handler)
+            status = exc.status_code
+            if not response_started:
+                problem = ProblemError(exc.status_code, exc.detail)
+                await send_problem(send, problem, scope["path"], [id_header])
         except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
             problem = problem_for_unhandled(exc)
             status = problem.status
@@ -84,3 +110,31 @@ class RequestBoundary:
             )
             caller_var.reset(caller_token)
             request_id_var.reset(id_token)
+
+    @staticmethod
+    def _at_most(limit: int, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, refusing a body past `limit` bytes.
+
+        Written here rather than with FastAPI's `max_body_size` (Starlette's body limit): that
+        wraps every request in a second middleware that parses its headers, body or not, and
+        answers text/plain where it answers itself. This costs a request nothing until its body
+        is read, and a route that never reads one (GET) never pays.
+        """
+        received = 0
+
+        async def receive_at_most() -> Message:
+            nonlocal received
+            if received == 0:
+                for key, value in scope["headers"]:
+                    if key == b"content-length":
+                        if value.isdigit() and int(value) > limit:
+                            raise BodyTooLargeError(limit)
+                        break
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        return receive_at_most

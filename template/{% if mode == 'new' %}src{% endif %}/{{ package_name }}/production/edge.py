@@ -6,6 +6,8 @@ In order, it
 - decides auth from the route's decision (guard.py): a 401 or 403 problem from here, or the
   caller for the route as `current_principal()`;
 - counts the request against its rate limit (ratelimit.py): a 429 problem past it;
+- refuses a request body past MAX_BODY_BYTES with a 413 problem, before reading it when its
+  Content-Length says so, else at the chunk that passes the limit;
 - answers an exception that escapes the app with a problem+json 500 (or 502/503/504 for a failed
   dependency), logged with the ID, never a stack trace;
 - writes exactly one access line.
@@ -202,8 +204,10 @@ class Gate:
 class Edge(RequestBoundary):
     """The middleware: see the module's docstring. `gate.start(app)` runs in the lifespan."""
 
-    def __init__(self, app: ASGIApp, *, header: str, gate: Gate) -> None:
-        super().__init__(app, request_id_header=header)
+    def __init__(
+        self, app: ASGIApp, *, header: str, gate: Gate, max_body_bytes: int | None = None
+    ) -> None:
+        super().__init__(app, request_id_header=header, max_body_bytes=max_body_bytes)
         self.gate = gate
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, extra: Headers) -> None:
