@@ -9,8 +9,9 @@ than what most changes to the edge are worth. This drives the same apps through 
 HTTP protocol class (httptools, uvloop) with a fake transport instead: `--connections`
 keep-alive connections with one request in flight each, as wrk does, and no sockets, no client
 and no other process competing for the core. What it counts is the server process's CPU time
-(user + system) per request, so a busy neighbour moves it little (±5 µs on the development
-machine, against ±30 under wrk).
+(user + system) per request: on a quiet machine it moves by about ±5 µs (±30 under wrk), but a
+busy host still changes how fast the same code runs (on 2026-12-07 the rounds of one variant
+spread by ±15 %), so compare medians of several rounds, run side by side.
 
 It renders the default service (rate_limit_store=memory) as bench/run.py does (production
 settings, JSON access line, a user and its bearer token), and serves in a fresh process for
