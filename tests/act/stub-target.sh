@@ -19,9 +19,17 @@ start() {
     if [ "$ENVIRONMENT" = production ] && [ "$image" = "${STUB_BROKEN:-}" ]; then
         database="$STUB_STATE/broken.db"
     fi
+    # Both environments share one port: wait for the old server to be gone, or the new one
+    # cannot bind it (on a busy machine a graceful shutdown takes more than a second).
     if [ -f "$STUB_STATE/server.pid" ]; then
-        kill "$(cat "$STUB_STATE/server.pid")" 2>/dev/null || true
-        sleep 1
+        local old_pid tries=0
+        old_pid=$(cat "$STUB_STATE/server.pid")
+        kill "$old_pid" 2>/dev/null || true
+        while kill -0 "$old_pid" 2>/dev/null && [ $tries -lt 300 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+        kill -9 "$old_pid" 2>/dev/null || true
     fi
     export DATABASE_URL="sqlite+aiosqlite:///$database"
     run "$STUB_PROJECT/.venv/bin/my_service" migrate
@@ -29,17 +37,25 @@ start() {
         >>"$STUB_STATE/server.log" 2>&1 </dev/null &
     echo $! >"$STUB_STATE/server.pid"
     # Python's urllib, not curl: a fresh CI machine has Python and git only.
-    "$STUB_PROJECT/.venv/bin/python" - "$DEPLOY_URL/healthz" <<'PY' || die "$image did not start"
-import sys, time, urllib.request
-for _ in range(50):
+    # Up to 90 s: the template's tests run this beside other suites on a two-core machine.
+    if ! "$STUB_PROJECT/.venv/bin/python" - "$DEPLOY_URL/healthz" "$!" <<'PY'; then
+import os, sys, time, urllib.request
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline:
     try:
-        urllib.request.urlopen(sys.argv[1], timeout=1)
-        break
+        urllib.request.urlopen(sys.argv[1], timeout=2)
+        sys.exit(0)
     except OSError:
+        try:
+            os.kill(int(sys.argv[2]), 0)
+        except ProcessLookupError:
+            sys.exit("the server exited")
         time.sleep(0.2)
-else:
-    sys.exit(1)
+sys.exit("no answer in 90 s")
 PY
+        tail -n 30 "$STUB_STATE/server.log" >&2 || true
+        die "$image did not start"
+    fi
     echo "$image" >"$STUB_STATE/$ENVIRONMENT.current"
 }
 
