@@ -70,3 +70,19 @@ def test_a_forged_cursor_is_a_400(client: TestClient, as_user: AsUser) -> None:
     response = client.get(NOTES, params={"cursor": "1 OR 1=1"}, headers=as_user("alice"))
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_absurd_ids_and_cursors_are_the_clients_mistake(
+    client: TestClient, as_user: AsUser
+) -> None:
+    # Each past what an id column holds would otherwise reach the driver and come back a 500.
+    alice = as_user("alice")
+    for note_id in ("0", "-1", str(2**31), "9" * 30):
+        response = client.get(f"{NOTES}/{note_id}", headers=alice)
+        assert response.status_code == 422, note_id
+        assert response.headers["content-type"] == "application/problem+json"
+    for cursor in ("-5", str(2**31), "9" * 30, "²"):
+        response = client.get(NOTES, params={"cursor": cursor}, headers=alice)
+        assert response.status_code == 400, cursor
+    for limit in ("0", "-1", "9" * 30):
+        assert client.get(NOTES, params={"limit": limit}, headers=alice).status_code == 422

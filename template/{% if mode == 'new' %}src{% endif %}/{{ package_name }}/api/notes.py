@@ -29,7 +29,7 @@ from ..db.repositories import NoteRepository
 from ..production import ProblemError, rate_limit
 from ..production.auth import Permission, Principal, may, may_touch, require
 from .idempotency import IDEMPOTENCY_RESPONSES, REPLAYED_HEADER, Idempotency
-from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, next_cursor
+from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, RowId, next_cursor
 from .preconditions import (
     ETAG_HEADER,
     PRECONDITION_RESPONSES,
@@ -146,7 +146,7 @@ async def create_note(
 
 @router.get("/{note_id}", responses={200: {"headers": ETAG_HEADER}})
 async def get_note(
-    note_id: int, session: Session, principal: Reader, response: Response
+    note_id: RowId, session: Session, principal: Reader, response: Response
 ) -> NoteOut:
     note = await _readable(NoteRepository(session), note_id, principal)
     response.headers["ETag"] = etag(note)
@@ -156,7 +156,7 @@ async def get_note(
 @router.patch("/{note_id}", responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_RESPONSES})
 @rate_limit("writes")
 async def update_note(
-    note_id: int,
+    note_id: RowId,
     payload: NotePatch,
     session: Session,
     principal: Writer,
@@ -179,7 +179,7 @@ async def update_note(
 )
 @rate_limit("writes")
 async def delete_note(
-    note_id: int, session: Session, principal: Writer, if_match: IfMatchHeader
+    note_id: RowId, session: Session, principal: Writer, if_match: IfMatchHeader
 ) -> None:
     repository = NoteRepository(session)
     note = await _writable(repository, note_id, principal)

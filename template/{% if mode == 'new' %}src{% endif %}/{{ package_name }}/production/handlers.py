@@ -19,10 +19,19 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
 
+# Why FastAPI could not parse a body, from the error behind its generic 400.
+_UNPARSED_BODY = {
+    UnicodeDecodeError: "The request body is not valid UTF-8.",
+    RecursionError: "The request body nests too deeply to parse.",
+}
+
+
 def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if exc.status_code == 400 and type(exc.__cause__) in _UNPARSED_BODY:
+        detail = _UNPARSED_BODY[type(exc.__cause__)]
     problem = ProblemError(exc.status_code, detail, headers=exc.headers)
     return problem.response(request.url.path)
 
