@@ -481,6 +481,7 @@ def test_the_entry_point_serves_the_app_behind_the_layer(
     assert ok.status_code == 200, ok.text
     assert ok.headers["X-Request-ID"] == "retrofit-check-1"
     assert int(ok.headers["RateLimit-Limit"]) == 12
+    assert_browser_safety_headers(ok)
     if case.own_auth:  # the app's own check still sees its header, and still refuses without
         alone = client.get(case.route, headers={case.key_header: key})
         assert alone.status_code in (401, 403), alone.text
@@ -491,6 +492,7 @@ def test_the_entry_point_serves_the_app_behind_the_layer(
     assert anonymous.headers["content-type"] == "application/problem+json"
     assert anonymous.json()["request_id"] == anonymous.headers["X-Request-ID"]
     assert anonymous.headers["WWW-Authenticate"] == f'ApiKey header="{case.key_header}"'
+    assert_browser_safety_headers(anonymous)
     # A route nobody decided on: the layer's 404 problem.
     unknown = client.get("/no/such/route/here", headers=with_key)
     assert unknown.status_code == 404
@@ -543,6 +545,8 @@ def serves_a_browser_app(retrofitted: Retrofitted, served: Served) -> None:
     assert page.status_code == 200, page.text
     assert "Welcome" in page.text
     assert int(page.headers["RateLimit-Limit"]) == 12
+    assert_browser_safety_headers(page)
+    assert_browser_safety_headers(anonymous)
     missing = client.get(case.missing)
     assert missing.status_code == 404
     assert missing.headers["X-Request-ID"]
@@ -558,6 +562,16 @@ def serves_a_browser_app(retrofitted: Retrofitted, served: Served) -> None:
     assert mine, served.log.read_text()
     assert mine[0]["status"] == 302
     assert {line["status"] for line in lines} >= {200, 302, 404, 429}
+
+
+def assert_browser_safety_headers(response: httpx.Response) -> None:
+    """The layer's security headers for a browser app: no Content-Security-Policy of its own
+    (that would break the app's pages), and no HSTS outside production."""
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers.get_list("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Content-Security-Policy" not in response.headers
+    assert "Strict-Transport-Security" not in response.headers
 
 
 def report_findings(report: str) -> list[dict[str, Any]]:

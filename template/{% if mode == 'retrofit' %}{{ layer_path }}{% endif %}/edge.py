@@ -16,10 +16,12 @@ The app then gets the request with `X-Auth-Principal` and `X-Auth-Permissions` s
 
 Around all this, in the same middleware (`RequestBoundary`, boundary.py, shared with a new
 service's edge): the request's correlation ID (the incoming `X-Request-ID` when sane, else a new
-one, echoed in the response and on every log line), one access line per request, and the
+one, echoed in the response and on every log line), one access line per request, the
 last-resort error boundary (an exception that escapes the app is logged with the ID and answered
-with a problem+json 500, never a stack trace). One middleware rather than a stack of them: each
-layer of ASGI costs every request (bench/README.md).
+with a problem+json 500, never a stack trace), and the security headers a response does not set
+itself (X-Content-Type-Options, X-Frame-Options, Referrer-Policy; HSTS on HTTPS in production).
+One middleware rather than a stack of them: each layer of ASGI costs every request
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
-from .boundary import Headers, RequestBoundary
+from .boundary import Headers, RequestBoundary, SecurityHeaders
 from .health import sqlite_check
 from .logging import caller_var
 from .problems import ProblemError, send_problem
@@ -55,7 +57,14 @@ class Edge(RequestBoundary):
     """The production layer's checks in front of `app` (any ASGI app)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, routes: RouteTable) -> None:
-        super().__init__(app, request_id_header=settings.request_id_header)
+        # A browser app's headers (no CSP of ours, framing by its own pages), each only where
+        # the app's response does not set it.
+        security_headers = SecurityHeaders(api=False, hsts=settings.environment == "production")
+        super().__init__(
+            app,
+            request_id_header=settings.request_id_header,
+            security_headers=security_headers if settings.security_headers else None,
+        )
         self.settings = settings
         self.routes = routes
         self.keys = Keys(settings.api_keys)

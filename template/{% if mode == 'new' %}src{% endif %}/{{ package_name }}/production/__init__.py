@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import backend as auth_backend
 from .auth.guard import document_security, public_endpoint, refuse_undecided_routes
+from .boundary import SecurityHeaders
 from .edge import Edge, Gate
 from .errors import external_call, install_error_handlers
 from .health import healthz, readyz
@@ -81,10 +82,20 @@ def install(app: FastAPI, settings: Settings) -> None:
         header=settings.request_id_header,
         gate=gate,
         max_body_bytes=settings.max_body_bytes or None,
+        security_headers=_security_headers(app, settings),
     )
     if settings.trusted_proxies:
         # Outermost: from here on, the client is the one the trusted proxy names.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def _security_headers(app: FastAPI, settings: Settings) -> SecurityHeaders | None:
+    if not settings.security_headers:
+        return None
+    # Swagger UI's pages load what an API's own policy forbids (boundary.py, DOCS_CSP).
+    docs = (app.docs_url, app.swagger_ui_oauth2_redirect_url) if app.docs_url else ()
+    hsts = settings.environment == "production"
+    return SecurityHeaders(api=True, hsts=hsts, docs_paths=[path for path in docs if path])
 
 
 def _check_routes_at_startup(app: FastAPI, gate: Gate) -> None:

@@ -7,7 +7,8 @@ in the response and bound to every log line written while the request is served.
 that escapes `serve` is logged with the ID and answered with a problem+json 500 (or 502/503/504
 for a failed dependency), never a stack trace. With a body limit, a request body past it is
 refused with a 413 as soon as it is known to be too big: from its Content-Length before a byte is
-read, or, for a streamed body, at the chunk that passes the limit.
+read, or, for a streamed body, at the chunk that passes the limit. With `SecurityHeaders`, every
+response carries the security headers it does not set itself.
 """
 
 from __future__ import annotations
@@ -23,9 +24,57 @@ from .logging import access_line_writer, caller_var, request_id_of, request_id_v
 from .problems import ProblemError, send_problem
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Headers = list[tuple[bytes, bytes]]
+
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# Past the API's own CSP (nothing to load, no framing), what FastAPI's Swagger UI page loads:
+# its script and styles from jsDelivr, an inline script that starts it, FastAPI's favicon, and
+# the schema from this service. tests/test_errors.py checks this against the page.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    b"frame-ancestors 'none'"
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class SecurityHeaders:
+    """The headers that tell a browser what not to do with a response: not guess its type,
+    not frame it, not leak the URL in a Referer, and (HTTPS in production) never use plain HTTP.
+
+    For an API (`api=True`) a Content-Security-Policy allows nothing, except on `docs_paths`
+    (Swagger UI). A browser app keeps its own policy: framing by its own pages only and the
+    browsers' default Referer rule. A header the response sets itself is left as it is.
+    Written here, not taken from a library (secure.py): those set headers on a framework's
+    response object, and this edge already adds headers to every response, for a few list items.
+    """
+
+    def __init__(self, *, api: bool, hsts: bool, docs_paths: Collection[str] = ()) -> None:
+        common: Headers = [(b"x-content-type-options", b"nosniff")]
+        if api:
+            common += [(b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+            self.plain = [*common, (b"content-security-policy", API_CSP)]
+            self.docs = [*common, (b"content-security-policy", DOCS_CSP)]
+        else:
+            common += [
+                (b"x-frame-options", b"SAMEORIGIN"),
+                (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            ]
+            self.plain = self.docs = common
+        self.docs_paths = frozenset(docs_paths)
+        self.hsts = hsts
+
+    def for_request(self, scope: Scope) -> Headers:
+        headers = self.docs if scope["path"] in self.docs_paths else self.plain
+        # The scheme the client used: a trusted proxy's X-Forwarded-Proto has set it by now.
+        if self.hsts and scope["scheme"] == "https":
+            return [*headers, HSTS]
+        return headers
 
 
 class BodyTooLargeError(HTTPException):
@@ -45,11 +94,17 @@ class RequestBoundary:
     """A pure ASGI middleware: `serve` answers each HTTP request; anything else goes to `app`."""
 
     def __init__(
-        self, app: ASGIApp, *, request_id_header: str, max_body_bytes: int | None = None
+        self,
+        app: ASGIApp,
+        *,
+        request_id_header: str,
+        max_body_bytes: int | None = None,
+        security_headers: SecurityHeaders | None = None,
     ) -> None:
         self.app = app
         self.header = request_id_header.lower().encode("latin-1")
         self.max_body_bytes = max_body_bytes
+        self.security_headers = security_headers
         # Made from the logging configuration in force when the edge is made.
         self.write_access_line = access_line_writer()
         self.error_log = structlog.get_logger("errors").bind()
@@ -68,6 +123,7 @@ class RequestBoundary:
         request_id = request_id_of(scope["headers"], self.header)
         id_header = (self.header, request_id.encode("latin-1"))
         extra = [id_header]
+        defaults = self.security_headers.for_request(scope) if self.security_headers else []
         id_token = request_id_var.set(request_id)
         caller_token = caller_var.set(None)
         if self.max_body_bytes is not None:
@@ -82,10 +138,12 @@ class RequestBoundary:
                 response_started = True
                 status = message["status"]
                 headers = message.get("headers")
-                if type(headers) is list:  # a Response's own list, sent once: no copy
-                    headers.extend(extra)
-                else:
-                    message["headers"] = [*(headers or ()), *extra]
+                if type(headers) is not list:  # a Response's own list, sent once: no copy
+                    headers = message["headers"] = [*(headers or ())]
+                if defaults:
+                    present = {name.lower() for name, _ in headers}
+                    headers.extend(item for item in defaults if item[0] not in present)
+                headers.extend(extra)
             await send(message)
 
         try:
@@ -94,7 +152,7 @@ class RequestBoundary:
             status = exc.status_code
             if not response_started:
                 problem = ProblemError(exc.status_code, exc.detail)
-                await send_problem(send, problem, scope["path"], [id_header])
+                await send_problem(send, problem, scope["path"], [id_header, *defaults])
         except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
             problem = problem_for_unhandled(exc)
             status = problem.status
@@ -102,7 +160,7 @@ class RequestBoundary:
                 "unhandled_error", error=type(exc).__name__, path=scope["path"]
             )
             if not response_started:
-                await send_problem(send, problem, scope["path"], [id_header])
+                await send_problem(send, problem, scope["path"], [id_header, *defaults])
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
             self.write_access_line(

@@ -8,6 +8,7 @@ In order, it
 - counts the request against its rate limit (ratelimit.py): a 429 problem past it;
 - refuses a request body past MAX_BODY_BYTES with a 413 problem, before reading it when its
   Content-Length says so, else at the chunk that passes the limit;
+- adds the security headers (boundary.py's `SecurityHeaders`) a response does not set itself;
 - answers an exception that escapes the app with a problem+json 500 (or 502/503/504 for a failed
   dependency), logged with the ID, never a stack trace;
 - writes exactly one access line.
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
     from .auth.policy import Permission
     from .auth.principal import Principal
+    from .boundary import SecurityHeaders
     from .ratelimit import RateLimiter
     from .ratelimit_core import Headers, Limit
 
@@ -205,9 +207,20 @@ class Edge(RequestBoundary):
     """The middleware: see the module's docstring. `gate.start(app)` runs in the lifespan."""
 
     def __init__(
-        self, app: ASGIApp, *, header: str, gate: Gate, max_body_bytes: int | None = None
+        self,
+        app: ASGIApp,
+        *,
+        header: str,
+        gate: Gate,
+        max_body_bytes: int | None = None,
+        security_headers: SecurityHeaders | None = None,
     ) -> None:
-        super().__init__(app, request_id_header=header, max_body_bytes=max_body_bytes)
+        super().__init__(
+            app,
+            request_id_header=header,
+            max_body_bytes=max_body_bytes,
+            security_headers=security_headers,
+        )
         self.gate = gate
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, extra: Headers) -> None:
