@@ -77,6 +77,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,  # logging is ours: see production/logging.py
         access_log=False,  # the edge (production/edge.py) writes one access line per request
         server_header=False,
+        # uvicorn's httptools protocol, with the size and time of a request's head bounded.
+        http=f"{__package__}.production.server:BoundedHttpToolsProtocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_seconds,
         # X-Forwarded-For is believed from TRUSTED_PROXIES only, by install() (uvicorn would
         # believe it from any local peer).
         proxy_headers=False,
