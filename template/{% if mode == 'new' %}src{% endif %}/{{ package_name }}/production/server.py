@@ -38,6 +38,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.head_bytes = 0  # of the head being read
         self.mid_head = False  # a head has begun and not ended
         self.head_timer: asyncio.TimerHandle | None = None
+        self.refused = False  # answered 431: what else comes is read and dropped
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -48,6 +49,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
         if self.reading_head:
             # Counted before the parser buffers it, up to the head's end when that is in this
             # chunk. The rest is its body or, pipelined, more requests: a head begun there is
@@ -117,7 +120,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
             b"connection: close\r\n\r\n" + body
         )
-        self.transport.close()
+        # A lingering close: the answer, then end of stream, then a second of reading and
+        # dropping what the client still sends. Closing at once with its bytes unread would
+        # send a reset, which can discard the answer before the client reads it.
+        self.refused = True
+        self._stop_head_timer()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(1.0, self.transport.close)
 
 
 def _client(client: tuple[str, int] | None) -> str | None:
