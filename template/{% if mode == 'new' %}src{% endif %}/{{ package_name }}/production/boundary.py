@@ -68,6 +68,7 @@ class SecurityHeaders:
             self.plain = self.docs = common
         self.docs_paths = frozenset(docs_paths)
         self.hsts = hsts
+        self.names = frozenset(name for name, _ in [*self.plain, *self.docs, HSTS])
 
     def for_request(self, scope: Scope) -> Headers:
         headers = self.docs if scope["path"] in self.docs_paths else self.plain
@@ -75,6 +76,16 @@ class SecurityHeaders:
         if self.hsts and scope["scheme"] == "https":
             return [*headers, HSTS]
         return headers
+
+    def add_missing(self, headers: Headers, defaults: Headers) -> None:
+        """Add `defaults` to a response's `headers`, but none it sets itself (ASGI header names
+        are lowercase)."""
+        for name, _ in headers:
+            if name in self.names:  # the app set one: add only the others
+                present = {name for name, _ in headers}
+                headers.extend(item for item in defaults if item[0] not in present)
+                return
+        headers.extend(defaults)  # the usual case, with no set to build
 
 
 class BodyTooLargeError(HTTPException):
@@ -123,7 +134,8 @@ class RequestBoundary:
         request_id = request_id_of(scope["headers"], self.header)
         id_header = (self.header, request_id.encode("latin-1"))
         extra = [id_header]
-        defaults = self.security_headers.for_request(scope) if self.security_headers else []
+        security_headers = self.security_headers
+        defaults = security_headers.for_request(scope) if security_headers else []
         id_token = request_id_var.set(request_id)
         caller_token = caller_var.set(None)
         if self.max_body_bytes is not None:
@@ -140,9 +152,8 @@ class RequestBoundary:
                 headers = message.get("headers")
                 if type(headers) is not list:  # a Response's own list, sent once: no copy
                     headers = message["headers"] = [*(headers or ())]
-                if defaults:
-                    present = {name.lower() for name, _ in headers}
-                    headers.extend(item for item in defaults if item[0] not in present)
+                if security_headers is not None:
+                    security_headers.add_missing(headers, defaults)
                 headers.extend(extra)
             await send(message)
 
