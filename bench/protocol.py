@@ -1,6 +1,6 @@
 """The request path's cost without the network: CPU per request, low noise, layer by layer.
 
-    uv run python bench/protocol.py              # 5 rounds x 6 variants, about 3 minutes
+    uv run python bench/protocol.py              # 5 rounds x 8 variants, about 4 minutes
     uv run python bench/protocol.py --quick      # 1 round of 5 000 requests
 
 bench/run.py is the arbiter of the goals of issue 14 (uvicorn on a socket, wrk on the other
@@ -20,7 +20,8 @@ each variant and round, interleaved:
 - bare FastAPI `GET /api/v1/auth/me`, and the same body on an included router with a response
   model ("router + model"): run.py's bare app;
 - the whole stack on `GET /api/v1/auth/me` (token auth, rate limit, access line), with the
-  limiter off, and with no access line;
+  limiter off, with no access line, without the security headers, and through the protocol
+  class `serve` runs (production/server.py, which bounds a request's head) instead of uvicorn's;
 - bare and production `GET /healthz`.
 
 The production variants' access lines go to a file, as under run.py. Use it to see what a change
@@ -111,7 +112,13 @@ async def main():
     finished = loop.create_future()
     marks = {}
 
-    class Protocol(HttpToolsProtocol):
+    # BENCH_BOUNDED: the protocol `serve` runs (production/server.py), not uvicorn's own.
+    base = HttpToolsProtocol
+    if os.environ.get("BENCH_BOUNDED"):
+        package = target.split(".")[0]
+        base = importlib.import_module(f"{package}.production.server").BoundedHttpToolsProtocol
+
+    class Protocol(base):
         def on_response_complete(self):
             super().on_response_complete()
             if self.timeout_keep_alive_task is not None:
@@ -175,6 +182,10 @@ VARIANTS = [
             {"RATE_LIMIT_ENABLED": "false"}, True, "bare"),
     Variant("production_nolog", "stack, no access line", APP, True, bench.ME,
             {"LOG_LEVEL": "WARNING"}, True, "bare"),
+    Variant("production_noheaders", "stack, no sec. headers", APP, True, bench.ME,
+            {"SECURITY_HEADERS": "false"}, True, "bare"),
+    Variant("production_bounded", "stack, serve's protocol", APP, True, bench.ME,
+            {"BENCH_BOUNDED": "1"}, True, "bare"),
     Variant("bare_healthz", "bare FastAPI /healthz", "bare_app:app", False, bench.HEALTHZ, {},
             False, "bare_healthz"),
     Variant("production_healthz", "production /healthz", APP, True, bench.HEALTHZ, {}, False,

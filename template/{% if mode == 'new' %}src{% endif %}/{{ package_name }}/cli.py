@@ -1,4 +1,4 @@
-"""The service's command line: serve, migrate, backups, smoke, and the auth backend's accounts.
+"""The service's command line: serve, migrate, backups, smoke, doctor, and auth's accounts.
 
 Configuration comes from the environment (see settings.py); an unfit configuration stops the
 command with exit status 2 and a message saying which setting to fix.
@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .db import migrate
 from .production.auth.commands import add_commands
 from .production.backup.commands import add_commands as add_backup_commands
+from .production.doctor import add_command as add_doctor_command
 from .production.logging import configure_logging
 from .production.problems import CommandError
 from .production.ratelimit_store import SHARED_ACROSS_PROCESSES
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         commands, schema_head=lambda settings: migrate.code_head(settings.database_url)
     )
     add_smoke_command(commands)
+    add_doctor_command(commands)
     add_commands(commands)
     return parser
 

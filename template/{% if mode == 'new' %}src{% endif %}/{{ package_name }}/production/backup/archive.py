@@ -13,16 +13,18 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 FORMAT_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
+# Written by a passing restore-drill beside the backup it drilled: `doctor` reads them.
+DRILL_SUFFIX = ".drill.json"
 EXTENSIONS = {"sqlite": ".sqlite3", "postgresql": ".dump"}
 # <stem> = <service>-<YYYYMMDD>T<HHMMSS>.<milliseconds>Z, then a suffix we wrote ourselves.
 NAME = re.compile(
-    r"^(?P<stem>.+-(?P<stamp>\d{8}T\d{6}\.\d{3}Z))(?P<suffix>\.manifest\.json|\.sqlite3|\.dump)$"
+    r"^(?P<stem>.+-(?P<stamp>\d{8}T\d{6}\.\d{3}Z))(?P<suffix>\.manifest\.json|\.drill\.json|\.sqlite3|\.dump)$"
 )
 _STAMP = re.compile(r"-(\d{8}T\d{6}\.\d{3}Z)$")
 _CHUNK = 1 << 20
@@ -43,13 +45,22 @@ def newest_first(names: set[str]) -> list[str]:
     return [name for _, name in sorted(stamped, reverse=True)]
 
 
-def stems_with_manifest(file_names: list[str]) -> set[str]:
-    """The backups among `file_names` that are complete: those whose manifest is there."""
+def stems_with_manifest(file_names: list[str], suffix: str = MANIFEST_SUFFIX) -> set[str]:
+    """The backups among `file_names` that are complete: those whose manifest is there (or,
+    with `suffix=DRILL_SUFFIX`, those a restore-drill passed on)."""
     return {
         match["stem"]
         for file_name in file_names
-        if (match := NAME.match(file_name)) and match["suffix"] == MANIFEST_SUFFIX
+        if (match := NAME.match(file_name)) and match["suffix"] == suffix
     }
+
+
+def backup_time(name: str) -> datetime | None:
+    """When the backup `name` was made, from its name (UTC)."""
+    match = _STAMP.search(name)
+    if match is None:
+        return None
+    return datetime.strptime(match[1], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,6 +207,28 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_drill(
+    manifest: Manifest, restore_seconds: float, local: LocalStore, remote: S3Store | None
+) -> None:
+    """Leave `<backup>.drill.json` beside the backup, where `doctor` looks for proof that a
+    recent backup restores. A record that cannot be written is reported, not fatal: the drill
+    itself passed."""
+    record = json.dumps(
+        {
+            "backup": manifest.name,
+            "drilled_at": datetime.now(UTC).isoformat(),
+            "restore_seconds": round(restore_seconds, 3),
+        }
+    ).encode()
+    for store in (local, remote):
+        if store is None:
+            continue
+        try:
+            store.record_drill(manifest.name, record)
+        except (BackupError, OSError) as exc:
+            log.warning("drill_not_recorded", store=store.location, reason=str(exc))
+
+
 def drill_command(settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     local, remote = _stores(settings)
@@ -232,6 +256,7 @@ def drill_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     if not report.passed:
         raise CommandError(f"restore-drill FAIL: {manifest.name}: {'; '.join(report.problems)}")
+    _record_drill(manifest, report.restore_seconds, local, remote)
     print(
         f"restore-drill PASS: {_describe(manifest)} made {manifest.created_at}, restored in "
         f"{report.restore_seconds:.2f} s ({total:.2f} s in all); every table's rows "

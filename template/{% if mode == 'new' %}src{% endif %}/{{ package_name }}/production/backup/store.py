@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .archive import (
+    DRILL_SUFFIX,
     EXTENSIONS,
     MANIFEST_SUFFIX,
     BackupError,
     Manifest,
     newest_first,
     stems_with_manifest,
+    write_atomically,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +38,16 @@ class LocalStore:
             return []
         return newest_first(stems_with_manifest([path.name for path in self.folder.iterdir()]))
 
+    def drilled(self) -> set[str]:
+        """Backups a restore-drill passed on."""
+        if not self.folder.is_dir():
+            return set()
+        return stems_with_manifest([path.name for path in self.folder.iterdir()], DRILL_SUFFIX)
+
+    def record_drill(self, name: str, record: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.folder / f"{name}{DRILL_SUFFIX}", record)
+
     def fetch(self, name: str) -> tuple[Manifest, Path]:
         path = self.folder / f"{name}{MANIFEST_SUFFIX}"
         try:
@@ -49,6 +61,7 @@ class LocalStore:
         doomed = self.names()[keep:]
         for name in doomed:
             (self.folder / f"{name}{MANIFEST_SUFFIX}").unlink(missing_ok=True)
+            (self.folder / f"{name}{DRILL_SUFFIX}").unlink(missing_ok=True)
             for extension in EXTENSIONS.values():
                 (self.folder / f"{name}{extension}").unlink(missing_ok=True)
         return doomed
@@ -117,6 +130,18 @@ class S3Store:
     def names(self) -> list[str]:
         return newest_first(stems_with_manifest(self._file_names()))
 
+    def drilled(self) -> set[str]:
+        return stems_with_manifest(self._file_names(), DRILL_SUFFIX)
+
+    def record_drill(self, name: str, record: bytes) -> None:
+        with self._errors("upload"):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=f"{self.prefix}{name}{DRILL_SUFFIX}",
+                Body=record,
+                ContentType="application/json",
+            )
+
     def upload(self, manifest: Manifest, data: Path) -> None:
         """The data file, then the manifest that says it is complete."""
         with self._errors("upload"):
@@ -143,6 +168,7 @@ class S3Store:
             return []
         manifests = [f"{self.prefix}{name}{MANIFEST_SUFFIX}" for name in doomed]
         data = [f"{self.prefix}{name}{ext}" for name in doomed for ext in EXTENSIONS.values()]
+        data += [f"{self.prefix}{name}{DRILL_SUFFIX}" for name in doomed]
         with self._errors("pruning"):
             for keys in (manifests, data):  # manifests first: never a listed, half-deleted one
                 for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys at most
