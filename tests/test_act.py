@@ -175,7 +175,13 @@ def test_a_release_reaches_production_and_a_failed_one_is_rolled_back(pipeline: 
     first = pipeline.commit("First release")
     done = pipeline.push()
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert pipeline.actions() == [f"deploy staging {first}", f"deploy production {first}"]
+    assert pipeline.actions() == [
+        f"deploy staging {first}",
+        "doctor staging",
+        f"deploy production {first}",
+        "doctor production",
+    ]
+    assert "WARN  backups" in done.stdout  # doctor ran; a late backup warns, not fails
     assert (pipeline.state / "built").read_text() == f"{first} push=true\n"  # built once
     assert pipeline.current("production") == first
     assert httpx.get(f"{pipeline.url}/readyz").status_code == 200
@@ -186,9 +192,11 @@ def test_a_release_reaches_production_and_a_failed_one_is_rolled_back(pipeline: 
     second = pipeline.commit("Second release")
     done = pipeline.push(STUB_BROKEN=second)
     assert done.returncode == 1, done.stdout[-6000:]
-    assert pipeline.actions()[2:] == [
+    assert pipeline.actions()[4:] == [
         f"deploy staging {second}",
+        "doctor staging",
         f"deploy production {second}",
+        "doctor production",
         f"rollback production {first}",
     ]
     assert pipeline.current("staging") == second

@@ -232,6 +232,8 @@ def test_a_dry_run_prints_the_migrations_before_the_rollout(project: Path, tmp_p
         [*ns, "wait", f"job/{APP}-migrate", "--for=condition=complete", "--timeout=300s"],
         [*ns, "apply", "--filename", manifests, "--selector", THE_REST],
         [*ns, "rollout", "status", f"deployment/{APP}", "--timeout=300s"],
+        [*ns, "exec", f"deployment/{APP}", "--container", "app", "--", PACKAGE, "doctor",
+         "--advisory", "backups"],
     ]  # fmt: skip
     # The file the printed commands name is kept, and holds the release, ready to apply.
     kinds = by_kind([doc for doc in yaml.safe_load_all(Path(manifests).read_text()) if doc])
@@ -410,6 +412,8 @@ def test_deploy_runs_the_migrate_job_then_rolls_out(cluster: Cluster) -> None:
         ["logs", f"job/{APP}-migrate", "--all-containers", "--tail=200"],
         ["apply", "--filename", manifests, "--selector", THE_REST],
         ["rollout", "status", f"deployment/{APP}", "--timeout=300s"],
+        ["exec", f"deployment/{APP}", "--container", "app", "--", PACKAGE, "doctor",
+         "--advisory", "backups"],
     ]  # fmt: skip
     # The Job alone first; everything else once it has completed.
     assert calls[2]["applied"] == [f"Job/{APP}-migrate"]

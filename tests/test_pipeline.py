@@ -277,12 +277,14 @@ def test_compose_deploy_migrates_then_starts_and_records_each_release(vm: FakeVM
         "compose pull --quiet",
         "compose run --rm --no-deps app my_service migrate",
         "compose up --detach --wait --wait-timeout 180 --remove-orphans",
+        "compose exec -T app my_service doctor --advisory backups",  # in the running release
     ]
     assert vm.release() == "IMAGE=ghcr.io/acme/my-service:aaa"
 
     output = vm.run("deploy/deploy.sh", "staging", "ghcr.io/acme/my-service:bbb")
     assert "previous-image=ghcr.io/acme/my-service:aaa\n" in output
-    assert all(c.startswith("IMAGE=ghcr.io/acme/my-service:bbb ") for c in vm.docker_calls())
+    release_calls = vm.docker_calls()[:-1]  # doctor runs in what is up, and names no image
+    assert all(c.startswith("IMAGE=ghcr.io/acme/my-service:bbb ") for c in release_calls)
     assert (vm.path / "previous-image").read_text() == "ghcr.io/acme/my-service:aaa\n"
 
     # Back to the release before, without migrations; a second rollback would undo it.
@@ -312,6 +314,20 @@ def test_a_compose_rollout_that_never_gets_healthy_fails_and_keeps_the_old_relea
     assert vm.release() == "IMAGE=ghcr.io/acme/my-service:aaa"
 
 
+def test_a_release_that_fails_doctor_fails_the_deploy(vm: FakeVM) -> None:
+    vm.path.mkdir(parents=True)
+    (vm.path / "service.env").write_text("SECRET_KEY=set-on-the-vm\n")
+    output = vm.run(
+        "deploy/deploy.sh",
+        "production",
+        "ghcr.io/acme/my-service:aaa",
+        expect=1,
+        FAKE_DOCKER_FAIL="exec",
+    )
+    assert "Checking production with doctor" in output
+    assert "Deployed ghcr.io/acme/my-service:aaa" not in output  # the pipeline rolls it back
+
+
 def test_a_rollback_with_nothing_recorded_says_what_to_do(vm: FakeVM) -> None:
     vm.path.mkdir(parents=True)
     (vm.path / ".env").write_text("IMAGE=ghcr.io/acme/my-service:aaa\nSITE_ADDRESS=x\n")
@@ -331,10 +347,11 @@ def test_a_dry_run_prints_the_commands_and_touches_nothing(vm: FakeVM) -> None:
         DEPLOY_REGISTRY_TOKEN="not-printed",
     )
     commands = [line for line in output.splitlines() if line.startswith("+ ")]
-    assert [c.split()[1] for c in commands] == ["ssh", "scp", "ssh", "ssh"]
+    assert [c.split()[1] for c in commands] == ["ssh", "scp", "ssh", "ssh", "ssh"]
     assert "docker\\ login\\ ghcr.io" in commands[2]
     assert commands[2].endswith("< (a secret)")
     assert "bash\\ -s\\ --\\ deploy" in commands[3]
+    assert "bash\\ -s\\ --\\ doctor" in commands[4]
     assert "not-printed" not in output
     assert not vm.path.exists()
 

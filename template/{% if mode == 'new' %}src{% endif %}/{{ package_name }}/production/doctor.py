@@ -1,10 +1,10 @@
 """`doctor`: whether this deploy is safe, as one report of the production checks.
 
-Run it where the service runs, with its settings (the deploy pipeline runs it in each
-environment): it reads the same environment variables as `serve`. Each check prints one line,
-PASS or FAIL with what to do; the exit status is 1 when any check failed, else 0. A check that
-cannot reach what it checks (the database, Redis, the bucket) fails with the reason: it never
-crashes the report.
+Run it where the service runs, with its settings (deploy/deploy.sh runs it in each environment
+once the release is out): it reads the same environment variables as `serve`. Each check prints
+one line, PASS or FAIL with what to do (WARN for a failed check named `--advisory`); the exit
+status is 1 when any check failed, else 0. A check that cannot reach what it checks (the
+database, Redis, the bucket) fails with the reason: it never crashes the report.
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--skip", action="append", choices=CHECKS, default=[], help="leave a check out"
     )
     doctor.add_argument(
+        "--advisory",
+        action="append",
+        choices=CHECKS,
+        default=[],
+        help="report a check's failure as WARN without failing (the pipeline: backups)",
+    )
+    doctor.add_argument(
         "--backup-max-age-hours",
         type=float,
         default=26.0,
@@ -69,11 +76,17 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def doctor_command(settings: Settings, args: argparse.Namespace) -> int:
     findings = asyncio.run(examine(settings, args))
     width = max(len(finding.check) for finding in findings)
+    failed = warned = 0
     for finding in findings:
-        verdict = "PASS" if finding.passed else "FAIL"
+        verdict = "PASS"
+        if not finding.passed:
+            advisory = finding.check in args.advisory
+            verdict = "WARN" if advisory else "FAIL"
+            warned += advisory
+            failed += not advisory
         print(f"{verdict}  {finding.check:<{width}}  {finding.detail}")
-    failed = sum(not finding.passed for finding in findings)
-    print(f"doctor: {failed} of {len(findings)} checks failed" if failed else "doctor: all passed")
+    summary = f"{failed} of {len(findings)} checks failed" if failed else "no check failed"
+    print(f"doctor: {summary}" + (f", {warned} warned" if warned else ""))
     return 1 if failed else 0
 
 
