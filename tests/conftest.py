@@ -30,6 +30,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.template = str(TEMPLATE_ROOT)
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures tests record with record_property("figure", ...) (the fuzzing's count of
+    test cases, for one), shown after the run, xdist workers' included."""
+    figures = [
+        f"{report.nodeid}: {value}"
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in report.user_properties
+        if name == "figure"
+    ]
+    if figures:
+        terminalreporter.section("figures")
+        for line in figures:
+            terminalreporter.line(line)
+
+
 @pytest.fixture(autouse=True)
 def _isolate_copier_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's ~/.config/copier/settings.yml could inject its own defaults.

@@ -29,7 +29,7 @@ from ..db.repositories import NoteRepository
 from ..production import ProblemError, rate_limit
 from ..production.auth import Permission, Principal, may, may_touch, require
 from .idempotency import IDEMPOTENCY_RESPONSES, REPLAYED_HEADER, Idempotency
-from .pagination import NEXT_CURSOR_HELP, AfterId, Limit, RowId, next_cursor
+from .pagination import CURSOR_RESPONSES, NEXT_CURSOR_HELP, AfterId, Limit, RowId, next_cursor
 from .preconditions import (
     ETAG_HEADER,
     PRECONDITION_RESPONSES,
@@ -100,7 +100,7 @@ async def _writable(repository: NoteRepository, note_id: int, principal: Princip
     return note
 
 
-@router.get("")
+@router.get("", responses=CURSOR_RESPONSES)
 async def list_notes(
     session: Session,
     principal: Reader,

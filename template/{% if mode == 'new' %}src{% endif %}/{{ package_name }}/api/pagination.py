@@ -10,7 +10,7 @@ absurd one is the client's mistake (422, 400), never the database driver's overf
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Path, Query
 
@@ -23,6 +23,11 @@ MAX_ROW_ID = 2**31 - 1
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 NEXT_CURSOR_HELP = "Pass as `cursor` to get the next page; null on the last page."
+# For the list route's `responses=`: the 400 `after_id` answers (the rest are documented for
+# every route by production/openapi.py).
+CURSOR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The cursor is not one this service handed out"}
+}
 
 
 class HasId(Protocol):

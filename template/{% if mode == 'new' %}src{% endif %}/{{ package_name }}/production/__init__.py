@@ -25,6 +25,7 @@ from .errors import external_call, install_error_handlers
 from .health import healthz, readyz
 from .http import HttpClient, make_http_client
 from .logging import configure_logging
+from .openapi import document_problems
 from .problems import ProblemError
 from .ratelimit import RateLimiter, no_rate_limit, rate_limit
 from .readiness import add_readiness_check
@@ -73,7 +74,9 @@ def install(app: FastAPI, settings: Settings) -> None:
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
     )
-    gate = Gate(RateLimiter(settings) if settings.rate_limit_enabled else None)
+    limiter = RateLimiter(settings) if settings.rate_limit_enabled else None
+    document_problems(app, limiter)
+    gate = Gate(limiter)
     _check_routes_at_startup(app, gate)
     # Request ID, auth decision, rate limit, access line and the last-resort error boundary, in
     # one middleware: the request ID exists before anything else runs or logs.
