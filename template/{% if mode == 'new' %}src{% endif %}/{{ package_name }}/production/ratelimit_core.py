@@ -62,7 +62,8 @@ async def count(store: CounterStore, limit: Limit, caller: str) -> Counted:
             f"{limit.name}:{caller}", limit.window_seconds, limit.amount
         )
     except StoreUnavailableError as exc:
-        log.warning(
+        # The store logs the outage once (rate_limit_store_down); each request only at debug.
+        log.debug(
             "rate_limit_store_unavailable",
             error=str(exc),
             fail_open=store.fail_open,
