@@ -38,8 +38,8 @@ def _free_port() -> int:
 
 
 def credentials(auth: str, cli: list[str], project: Path, env: dict[str, str]) -> Any:
-    """How the fuzzer authenticates: a callable taking the served base URL, giving the run's
-    arguments for it."""
+    """How the fuzzer authenticates: a callable taking the served base URL, giving the
+    arguments of the run for it."""
     if auth == "api_key":
         made = subprocess.run(
             [*cli, "create-api-key", "fuzzer", "--role", "admin"],
@@ -50,17 +50,17 @@ def credentials(auth: str, cli: list[str], project: Path, env: dict[str, str]) -
         # Not DELETE /api/v1/api-keys/{key_id}: the fuzzer would revoke its own key, and every
         # request after that would be a (right) 401. test_auth_api_key.py covers revoking.
         revoke = "DELETE /api/v1/api-keys/{key_id}"
-        return lambda _: (["--header", f"X-API-Key: {key}", "--exclude-name", revoke], "")
+        return lambda _: ["--header", f"X-API-Key: {key}", "--exclude-name", revoke]
     subprocess.run(
         [*cli, "create-user", "fuzzer@example.com", "--role", "admin", "--password-stdin"],
         cwd=project, env=env, input=PASSWORD + "\n", capture_output=True, text=True, check=True,
     )  # fmt: skip
 
-    def bearer(base: str) -> tuple[list[str], str]:
+    def bearer(base: str) -> list[str]:
         # An OAuth2 password flow, which schemathesis does not fill in: a header it keeps.
         form = {"username": "fuzzer@example.com", "password": PASSWORD}
         token = httpx.post(f"{base}/api/v1/auth/token", data=form).json()["access_token"]
-        return ["--header", f"Authorization: Bearer {token}"], ""
+        return ["--header", f"Authorization: Bearer {token}"]
 
     return bearer
 
@@ -69,8 +69,8 @@ def credentials(auth: str, cli: list[str], project: Path, env: dict[str, str]) -
 def served(
     request: pytest.FixtureRequest, copie: Any, tmp_path: Path
 ) -> Iterator[tuple[str, list[str], Path]]:
-    """The generated service with `request.param` as its auth, served: its base URL, and the
-    arguments and configuration file that give schemathesis valid credentials."""
+    """The generated service with `request.param` as its auth, served: its base URL, the
+    arguments that give schemathesis valid credentials, and a folder for its cache."""
     auth = request.param
     project = render(copie, project_name="My Service", auth=auth)
     run(["uv", "sync", "--quiet"], cwd=project)
@@ -101,10 +101,7 @@ def served(
                 assert server.poll() is None, (tmp_path / "serve.log").read_text()
                 assert time.monotonic() < deadline, "serve did not start in 60 s"
                 time.sleep(0.25)
-        arguments, auth_config = header(base)
-        config = tmp_path / "schemathesis.toml"
-        config.write_text(CONFIG.read_text() + "\n" + auth_config)
-        yield base, arguments, config
+        yield base, header(base), tmp_path
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -115,16 +112,16 @@ def served(
 def test_fuzzing_finds_no_server_error_and_no_schema_violation(
     served: tuple[str, list[str], Path], record_property: Any
 ) -> None:
-    base, arguments, config = served
+    base, arguments, workdir = served
     st = shutil.which("st")
     assert st is not None, "schemathesis is a dev dependency: run the tests with `uv run pytest`"
     done = subprocess.run(
         [
-            st, "--config-file", str(config), "run", f"{base}/openapi.json", *arguments,
+            st, "--config-file", str(CONFIG), "run", f"{base}/openapi.json", *arguments,
             "--checks", "all", "--max-examples", MAX_EXAMPLES,
             "--seed", "1", "--request-timeout", "10", "--no-color", "--warnings", "off",
         ],
-        cwd=config.parent,  # its cache (.schemathesis/) goes there, not into this repo
+        cwd=workdir,  # its cache (.schemathesis/) goes there, not into this repo
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     summary = done.stdout[done.stdout.rfind("SUMMARY") :]
