@@ -152,13 +152,15 @@ class IdempotentRequest:
             await self._purge_expired()
 
     async def _purge_expired(self) -> None:
-        # After the commit, in a transaction of its own: the response is settled whatever
-        # happens here, and the purge holds no lock while the route's writes are made.
+        # After the commit, in a session of its own: the response is settled whatever happens
+        # here, the purge holds no lock while the route's writes are made, and its failure
+        # leaves the route's objects alone (a rollback of the route's session would expire
+        # them, and the route's next read of one would be a query it cannot make there).
         try:
-            purged = await IdempotencyKeyRepository(self.session).purge_expired(utcnow())
-            await self.session.commit()
+            async with AsyncSession(self.session.bind, expire_on_commit=False) as session:
+                purged = await IdempotencyKeyRepository(session).purge_expired(utcnow())
+                await session.commit()
         except SQLAlchemyError as exc:
-            await self.session.rollback()
             log.warning("idempotency_purge_failed", error=type(exc).__name__)
         else:
             if purged:
