@@ -9,14 +9,11 @@ of test cases is shown under "figures" at the end of the run.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ import httpx
 import pytest
 
 from .conftest import project_env, render, run
+from .serving import Served, identity_provider
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +30,9 @@ PASSWORD = "a-long-enough-password-for-fuzzing"
 MAX_EXAMPLES = "25"
 
 
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
-def credentials(auth: str, cli: list[str], project: Path, env: dict[str, str]) -> Any:
-    """How the fuzzer authenticates: a callable taking the served base URL, giving the
-    arguments of the run for it."""
+def credentials(auth: str, cli: list[str], project: Path, env: dict[str, str]) -> list[str]:
+    """The arguments that make the fuzzer's requests an admin's (api_key; local logs in once
+    served, with bearer())."""
     if auth == "api_key":
         made = subprocess.run(
             [*cli, "create-api-key", "fuzzer", "--role", "admin"],
@@ -50,19 +43,19 @@ def credentials(auth: str, cli: list[str], project: Path, env: dict[str, str]) -
         # Not DELETE /api/v1/api-keys/{key_id}: the fuzzer would revoke its own key, and every
         # request after that would be a (right) 401. test_auth_api_key.py covers revoking.
         revoke = "DELETE /api/v1/api-keys/{key_id}"
-        return lambda _: ["--header", f"X-API-Key: {key}", "--exclude-name", revoke]
+        return ["--header", f"X-API-Key: {key}", "--exclude-name", revoke]
     subprocess.run(
         [*cli, "create-user", "fuzzer@example.com", "--role", "admin", "--password-stdin"],
         cwd=project, env=env, input=PASSWORD + "\n", capture_output=True, text=True, check=True,
     )  # fmt: skip
+    return []  # a token once served: see bearer()
 
-    def bearer(base: str) -> list[str]:
-        # An OAuth2 password flow, which schemathesis does not fill in: a header it keeps.
-        form = {"username": "fuzzer@example.com", "password": PASSWORD}
-        token = httpx.post(f"{base}/api/v1/auth/token", data=form).json()["access_token"]
-        return ["--header", f"Authorization: Bearer {token}"]
 
-    return bearer
+def bearer(base: str) -> list[str]:
+    # An OAuth2 password flow, which schemathesis does not fill in: a header it keeps.
+    form = {"username": "fuzzer@example.com", "password": PASSWORD}
+    token = httpx.post(f"{base}/api/v1/auth/token", data=form).json()["access_token"]
+    return ["--header", f"Authorization: Bearer {token}"]
 
 
 @pytest.fixture
@@ -83,32 +76,20 @@ def served(
     }
     cli = [str(project / ".venv" / "bin" / "my_service")]
     subprocess.run([*cli, "migrate"], cwd=project, env=env, capture_output=True, check=True)
-    header = credentials(auth, cli, project, env)
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz")
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "serve did not start in 60 s"
-                time.sleep(0.25)
-        yield base, header(base), tmp_path
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
+    with ExitStack() as stack:
+        if auth == "oidc":
+            provider = stack.enter_context(identity_provider(project, "fuzzer", "admin"))
+            arguments = ["--header", f"Authorization: Bearer {provider.pop('token')}"]
+            env |= provider
+        else:
+            arguments = credentials(auth, cli, project, env)
+        service = stack.enter_context(Served(cli, project, env, tmp_path / "serve.log"))
+        if auth == "local":
+            arguments = bearer(service.base)
+        yield service.base, arguments, tmp_path
 
 
-@pytest.mark.parametrize("served", ["local", "api_key"], indirect=True)
+@pytest.mark.parametrize("served", ["local", "api_key", "oidc"], indirect=True)
 def test_fuzzing_finds_no_server_error_and_no_schema_violation(
     served: tuple[str, list[str], Path], record_property: Any
 ) -> None:

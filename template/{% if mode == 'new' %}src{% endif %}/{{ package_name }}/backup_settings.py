@@ -48,6 +48,9 @@ class BackupSettings(BaseSettings):
     backup_s3_prefix: str | None = None  # defaults to "<SERVICE_NAME>/"
     backup_s3_endpoint_url: OptionalText = None
     backup_s3_region: OptionalText = None
+    # How long one S3 call may wait to connect, and then for each answer; boto3 tries 5 times.
+    # (boto3's own default, 60 s, would let a store that does not answer hold a backup 5 minutes.)
+    backup_s3_timeout_seconds: float = Field(default=20, gt=0)
     # How long pg_dump, pg_restore and psql may run before the command gives up.
     backup_timeout_seconds: float = Field(default=3600, gt=0)
 

@@ -94,6 +94,8 @@ class S3Store:
             region_name=settings.backup_s3_region,
             config=Config(
                 retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=settings.backup_s3_timeout_seconds,
+                read_timeout=settings.backup_s3_timeout_seconds,
                 # Checksums only where S3 demands them: several S3-compatible stores reject the
                 # ones newer boto3 adds by default. The manifest's sha256 covers the content.
                 request_checksum_calculation="when_required",
