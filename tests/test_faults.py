@@ -11,14 +11,16 @@ Idempotency-Key and listing what was stored). The counts are shown under "figure
 
 from __future__ import annotations
 
+import itertools
 import json
+import socket
 import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -474,4 +476,73 @@ def test_the_backup_store_going_away_fails_the_backup_with_a_reason_and_keeps_th
         "figure",
         f"backup store refused: exit 1 in {outcomes['refuse']:.1f} s; blackholed: exit 1 in "
         f"{outcomes['blackhole']:.1f} s; local copies kept: 2 of 2",
+    )
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), from Linux's /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
+
+
+def post_raw(port: int, head: bytes, chunks: Iterator[bytes]) -> int:
+    """POST over a plain socket, the body sent as it comes; the answer's status. The server may
+    answer before the body is all sent, and stop reading it: what is left is not sent."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head)
+        with suppress(OSError):
+            for chunk in chunks:
+                connection.sendall(chunk)
+        answer = b""
+        while b"\r\n" not in answer and (data := connection.recv(65536)):
+            answer += data
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is read from /proc")
+def test_a_10_mib_body_is_a_413_and_is_never_held_in_memory(
+    stack: Stack, record_property: Any
+) -> None:
+    size = 10 * 1024 * 1024
+    start, end = b'{"title": "big", "body": "', b'"}'
+    note = start + b"a" * (size - len(start) - len(end)) + end
+    auth = f"Authorization: Bearer {stack.token}\r\n".encode()
+    head = b"POST /api/v1/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth
+
+    def declared() -> tuple[bytes, Iterator[bytes]]:
+        chunks = (note[i : i + 65536] for i in range(0, size, 65536))
+        return head + f"Content-Length: {size}\r\n\r\n".encode(), chunks
+
+    def streamed() -> tuple[bytes, Iterator[bytes]]:
+        chunks = (
+            b"%x\r\n%s\r\n" % (len(part), part)
+            for part in (note[i : i + 65536] for i in range(0, size, 65536))
+        )
+        return head + b"Transfer-Encoding: chunked\r\n\r\n", itertools.chain(chunks, [b"0\r\n\r\n"])
+
+    growth, answered = {}, {}
+    # With the limit, and without it (MAX_BODY_BYTES=0): a body read whole must show.
+    for limit in ("1048576", "0"):
+        env = stack.env | {"MAX_BODY_BYTES": limit}
+        with Served(stack.cli, stack.project, env, stack.logs / "serve.log") as service:
+            assert service.process is not None
+            small = httpx.post(
+                f"{service.base}{NOTES}",
+                json={"title": "warm"},
+                headers={"Authorization": f"Bearer {stack.token}"},
+            )
+            assert small.status_code == 201
+            before = peak_rss_mib(service.process.pid)
+            answered[limit] = [post_raw(service.port, *send()) for send in (declared, streamed)]
+            growth[limit] = peak_rss_mib(service.process.pid) - before
+    assert answered["1048576"] == [413, 413]
+    assert answered["0"] == [422, 422]  # read whole, then refused: the body is too long a note
+    assert growth["0"] > 10, growth  # the measure sees a body held in memory ...
+    assert growth["1048576"] < 2, growth  # ... and with the limit, none is
+    record_property(
+        "figure",
+        f"10 MiB body, declared and streamed: 413 both, peak RSS +{growth['1048576']:.1f} MiB "
+        f"(+{growth['0']:.1f} MiB with the limit off)",
     )
