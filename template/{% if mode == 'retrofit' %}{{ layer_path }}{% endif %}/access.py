@@ -101,11 +101,14 @@ class RouteTable:
                 return candidate
         return None
 
-    def knows_path(self, path: str) -> bool:
-        """Whether some entry, of any method, is for this path (a CORS preflight's question)."""
-        if any(known == path for _, known in self._static):
-            return True
-        return any(pattern.match(path) for pattern, _ in self._dynamic)
+    def methods(self, path: str) -> list[str]:
+        """The methods entries give this path, sorted, HEAD with GET: a 405's `Allow`, and
+        whether a CORS preflight's path is known."""
+        found = {method for method, known in self._static if known == path}
+        found |= {rule.method for pattern, rule in self._dynamic if pattern.match(path)}
+        if "GET" in found:
+            found.add("HEAD")
+        return sorted(found)
 
     def undecided(self, routes: Iterable[tuple[str, str]]) -> list[str]:
         """The app's routes ("METHOD /path") that have no entry here."""

@@ -34,7 +34,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
-from .boundary import Headers, RequestBoundary, SecurityHeaders
+from .boundary import BodyTooLargeError, Headers, RequestBoundary, SecurityHeaders
 from .health import sqlite_check
 from .logging import caller_var
 from .problems import ProblemError, send_problem
@@ -63,6 +63,7 @@ class Edge(RequestBoundary):
         super().__init__(
             app,
             request_id_header=settings.request_id_header,
+            max_body_bytes=settings.max_body_bytes or None,
             security_headers=security_headers if settings.security_headers else None,
         )
         self.settings = settings
@@ -101,7 +102,7 @@ class Edge(RequestBoundary):
         if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
             await self._health(path, send)
             return
-        if method == "OPTIONS" and self.routes.knows_path(path):
+        if method == "OPTIONS" and self.routes.methods(path):
             # A CORS preflight carries no credentials: the app (its CORS middleware) answers,
             # without any caller headers a client might have forged.
             scope = {**scope, "headers": self._forwarded_headers(scope, None)}
@@ -118,7 +119,7 @@ class Edge(RequestBoundary):
                 await send_problem(send, refusal, path, [])
                 return
         if rule is None:
-            await send_problem(send, ProblemError(404, "There is no such route."), path, [])
+            await send_problem(send, self._no_route(method, path), path, [])
             return
         if not allowed(rule, caller):
             await send_problem(send, self._denial(rule, caller, presented), path, [])
@@ -126,8 +127,23 @@ class Edge(RequestBoundary):
         if caller is not None:
             # Later lines of this request, the access line included, say who made it.
             caller_var.set(caller.name)
+        if self.max_body_bytes is not None and _declared_length(scope) > self.max_body_bytes:
+            # Here, before the app runs: a WSGI app reads its body in a thread of a2wsgi's,
+            # which would answer the limit's error as a 500. A streamed body is counted as the
+            # app reads it (RequestBoundary).
+            await send_problem(send, BodyTooLargeError(self.max_body_bytes).problem(), path, [])
+            return
         scope = {**scope, "headers": self._forwarded_headers(scope, caller)}
         await self.app(scope, receive, send)
+
+    def _no_route(self, method: str, path: str) -> ProblemError:
+        """A 405 naming the methods production.toml gives the path, or a 404 when it gives
+        none (default deny)."""
+        allow = self.routes.methods(path)
+        if allow:
+            detail = f"{path} does not take {method}; it takes {', '.join(allow)}."
+            return ProblemError(405, detail, headers={"Allow": ", ".join(allow)})
+        return ProblemError(404, "There is no such route.")
 
     async def _health(self, path: str, send: Send) -> None:
         if path == "/healthz":
@@ -206,6 +222,12 @@ class Edge(RequestBoundary):
             # open_store types its first argument as a FastAPI app; it uses only `.state`.
             self.store = open_store(cast("Any", self), self.settings)
         return self.store
+
+
+def _declared_length(scope: Scope) -> int:
+    """The request's Content-Length, or 0 (none, or not a number: the server refuses those)."""
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else 0
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -100,6 +100,9 @@ class BodyTooLargeError(HTTPException):
             413, f"The request body is larger than the {limit} bytes this service accepts."
         )
 
+    def problem(self) -> ProblemError:
+        return ProblemError(self.status_code, self.detail)
+
 
 class RequestBoundary:
     """A pure ASGI middleware: `serve` answers each HTTP request; anything else goes to `app`."""
@@ -162,8 +165,7 @@ class RequestBoundary:
         except BodyTooLargeError as exc:  # read outside a route (a route's read gets a handler)
             status = exc.status_code
             if not response_started:
-                problem = ProblemError(exc.status_code, exc.detail)
-                await send_problem(send, problem, scope["path"], [id_header, *defaults])
+                await send_problem(send, exc.problem(), scope["path"], [id_header, *defaults])
         except Exception as exc:  # noqa: BLE001 - the boundary: it logs and answers for all
             problem = problem_for_unhandled(exc)
             status = problem.status

@@ -20,11 +20,9 @@ from typing import TYPE_CHECKING
 import httpx
 import structlog
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
 
 from .handlers import http_exception, problem_error, validation_error
 from .problems import ProblemError, internal_error
@@ -154,26 +152,8 @@ async def _write_conflict(request: Request, exc: Exception) -> Response:
     return problem.response(request.url.path)
 
 
-def _http_exception(request: Request, exc: Exception) -> Response:
-    response = http_exception(request, exc)
-    if response.status_code == 405:
-        # Starlette names only the methods of the first route whose path matched; a path served
-        # by several routes (GET and POST /notes) allows them all.
-        response.headers["Allow"] = ", ".join(sorted(_methods_for(request.app, request.url.path)))
-    return response
-
-
-def _methods_for(app: FastAPI, path: str) -> set[str]:
-    return {
-        method
-        for route in iter_route_contexts(app.routes)
-        if route.methods and route.path and compile_path(route.path)[0].match(path)
-        for method in route.methods
-    }
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(StarletteHTTPException, http_exception)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ProblemError, problem_error)
     app.add_exception_handler(sa_exc.IntegrityError, _write_conflict)

@@ -6,10 +6,12 @@ request validation errors, and `ProblemError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from .problems import ProblemError
 
@@ -32,8 +34,30 @@ def http_exception(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 400 and type(exc.__cause__) in _UNPARSED_BODY:
         detail = _UNPARSED_BODY[type(exc.__cause__)]
-    problem = ProblemError(exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route whose path matched; a path served
+        # by several routes (GET and POST /notes) allows them all.
+        headers["Allow"] = ", ".join(_methods_for(request.app, request.url.path))
+    problem = ProblemError(exc.status_code, detail, headers=headers)
     return problem.response(request.url.path)
+
+
+def _methods_for(app: Any, path: str) -> list[str]:
+    try:  # FastAPI's routes, those of included routers among them
+        from fastapi.routing import iter_route_contexts
+
+        routes: Iterable[Any] = iter_route_contexts(app.routes)
+    except ImportError:  # Starlette, or a FastAPI from before iter_route_contexts: as listed
+        routes = app.routes
+    return sorted(
+        {
+            method
+            for route in routes
+            if getattr(route, "methods", None) and compile_path(route.path)[0].match(path)
+            for method in route.methods
+        }
+    )
 
 
 def validation_error(request: Request, exc: Exception) -> Response:
