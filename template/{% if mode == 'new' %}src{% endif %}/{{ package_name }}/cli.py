@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .db import migrate
 from .production.auth.commands import add_commands
 from .production.backup.commands import add_commands as add_backup_commands
+from .production.checks import CHECKS
 from .production.doctor import add_command as add_doctor_command
 from .production.logging import configure_logging
 from .production.problems import CommandError
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         commands, schema_head=lambda settings: migrate.code_head(settings.database_url)
     )
     add_smoke_command(commands)
-    add_doctor_command(commands)
+    add_doctor_command(commands, CHECKS)
     add_commands(commands)
     return parser
 

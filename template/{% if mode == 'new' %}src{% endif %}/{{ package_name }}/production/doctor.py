@@ -5,6 +5,9 @@ once the release is out): it reads the same environment variables as `serve`. Ea
 one line, PASS or FAIL with what to do (WARN for a failed check named `--advisory`); the exit
 status is 1 when any check failed, else 0. A check that cannot reach what it checks (the
 database, Redis, the bucket) fails with the reason: it never crashes the report.
+
+This module is the report and the checks every service shares; checks.py lists the checks
+this service runs, its own among them.
 """
 
 from __future__ import annotations
@@ -12,18 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING
 
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import make_url
-
-from ..db.engine import create_engine
-from ..db.migrate import code_head
-from ..settings import production_problems
 from .backup.archive import BackupError, backup_time
 from .backup.store import LocalStore, S3Store
 from .ratelimit_store import describe_store
@@ -31,7 +28,8 @@ from .ratelimit_store import describe_store
 if TYPE_CHECKING:
     from ..settings import Settings
 
-CHECKS = ("environment", "settings", "docs", "proxies", "rate-limits", "migrations", "backups")
+# A check: what it found when all is well; CheckFailedError with what to do when not.
+Check = Callable[["Settings", argparse.Namespace], str | Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -45,17 +43,19 @@ class CheckFailedError(Exception):
     """A check's finding: what is wrong and what to do."""
 
 
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], checks: Mapping[str, Check]
+) -> None:
     doctor = commands.add_parser(
         "doctor", help="run the production checks; exit 1 if any fails (docs/reliability.md)"
     )
     doctor.add_argument(
-        "--skip", action="append", choices=CHECKS, default=[], help="leave a check out"
+        "--skip", action="append", choices=list(checks), default=[], help="leave a check out"
     )
     doctor.add_argument(
         "--advisory",
         action="append",
-        choices=CHECKS,
+        choices=list(checks),
         default=[],
         help="report a check's failure as WARN without failing (the pipeline: backups)",
     )
@@ -70,12 +70,14 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="clients connect straight to the service: TRUSTED_PROXIES may be empty",
     )
-    doctor.set_defaults(handler=doctor_command)
+    doctor.set_defaults(handler=partial(doctor_command, checks))
 
 
-def doctor_command(settings: Settings, args: argparse.Namespace) -> int:
-    findings = asyncio.run(examine(settings, args))
-    width = max(len(finding.check) for finding in findings)
+def doctor_command(
+    checks: Mapping[str, Check], settings: Settings, args: argparse.Namespace
+) -> int:
+    findings = asyncio.run(examine(checks, settings, args))
+    width = max((len(finding.check) for finding in findings), default=0)
     failed = warned = 0
     for finding in findings:
         verdict = "PASS"
@@ -90,23 +92,15 @@ def doctor_command(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-async def examine(settings: Settings, args: argparse.Namespace) -> list[Finding]:
-    max_age = timedelta(hours=args.backup_max_age_hours)
-    checks: dict[str, Callable[[], str | Awaitable[str]]] = {
-        "environment": lambda: _environment(settings),
-        "settings": lambda: _settings(settings),
-        "docs": lambda: _docs(settings),
-        "proxies": lambda: _proxies(settings, no_proxy=args.no_proxy),
-        "rate-limits": lambda: _rate_limits(settings),
-        "migrations": lambda: _migrations(settings),
-        "backups": lambda: _backups(settings, max_age),
-    }
+async def examine(
+    checks: Mapping[str, Check], settings: Settings, args: argparse.Namespace
+) -> list[Finding]:
     findings = []
     for name, check in checks.items():
         if name in args.skip:
             continue
         try:
-            detail = check()
+            detail = check(settings, args)
             if inspect.isawaitable(detail):
                 detail = await detail
             findings.append(Finding(name, passed=True, detail=detail))
@@ -117,29 +111,16 @@ async def examine(settings: Settings, args: argparse.Namespace) -> list[Finding]
     return findings
 
 
-def _environment(settings: Settings) -> str:
+def environment(settings: Settings, _: argparse.Namespace) -> str:
     if settings.environment == "development":
         raise CheckFailedError("ENVIRONMENT is development: set staging or production")
     return f"ENVIRONMENT is {settings.environment}"
 
 
-def _settings(settings: Settings) -> str:
-    problems = production_problems(settings)
-    if problems:
-        raise CheckFailedError("; ".join(problems))
-    return "production's refusals pass (secret, debug, auth, database)"
-
-
-def _docs(settings: Settings) -> str:
-    if settings.docs_enabled and settings.environment == "production":
-        raise CheckFailedError("/docs and /openapi.json are served: set DOCS_ENABLED=false")
-    return "off" if not settings.docs_enabled else f"on in {settings.environment}"
-
-
-def _proxies(settings: Settings, *, no_proxy: bool) -> str:
+def proxies(settings: Settings, args: argparse.Namespace) -> str:
     if settings.trusted_proxies:
         return f"TRUSTED_PROXIES: {', '.join(settings.trusted_proxies)}"
-    if no_proxy:
+    if args.no_proxy:
         return "none trusted; clients connect directly (--no-proxy)"
     raise CheckFailedError(
         "TRUSTED_PROXIES is empty: behind a proxy or load balancer every client looks like it "
@@ -148,35 +129,14 @@ def _proxies(settings: Settings, *, no_proxy: bool) -> str:
     )
 
 
-async def _rate_limits(settings: Settings) -> str:
+async def rate_limits(settings: Settings, _: argparse.Namespace) -> str:
     if not settings.rate_limit_enabled:
         raise CheckFailedError("RATE_LIMIT_ENABLED is false: nothing limits a client")
-    store = await describe_store(settings)
-    return f"default {settings.rate_limit_default}, writes {settings.rate_limit_writes}; {store}"
+    return f"default {settings.rate_limit_default}; {await describe_store(settings)}"
 
 
-async def _migrations(settings: Settings) -> str:
-    url = make_url(settings.database_url)
-    sqlite_file = Path(url.database or "")
-    if url.get_backend_name() == "sqlite" and not await asyncio.to_thread(sqlite_file.is_file):
-        raise CheckFailedError(f"the SQLite file {url.database} does not exist: run migrate")
-    engine = create_engine(settings.database_url)
-    try:
-        async with engine.connect() as connection:
-            current = await connection.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision()
-            )
-    finally:
-        await engine.dispose()
-    head = code_head(settings.database_url)
-    if current != head:
-        raise CheckFailedError(
-            f"the database is at revision {current}, this code at {head}: run migrate"
-        )
-    return f"at head ({head})"
-
-
-async def _backups(settings: Settings, max_age: timedelta) -> str:
+async def backups(settings: Settings, args: argparse.Namespace) -> str:
+    max_age = timedelta(hours=args.backup_max_age_hours)
     stores: list[LocalStore | S3Store] = [LocalStore(settings.backup_dir)]
     if settings.backup_s3_enabled:
         try:
