@@ -349,6 +349,7 @@ def test_a_compose_release_runs_the_layers_migrate_then_serves(
         "compose pull --quiet",
         f"compose run --rm --no-deps app python -m {retrofitted.case.module} migrate",
         "compose up --detach --wait --wait-timeout 180 --remove-orphans",
+        f"compose exec -T app python -m {retrofitted.case.module} doctor --advisory backups",
     ]
 
 

@@ -34,7 +34,7 @@ echo "Deploying ${IMAGE} to ${ENVIRONMENT} (running now: ${previous:-nothing})"
 target_deploy "$IMAGE"
 # The production checks, in the environment, before the smoke test: a release whose settings
 # are unsafe fails here, and the pipeline rolls it back. A target without target_doctor (one
-# written before it existed, or a retrofit's) skips them.
+# written before it existed) skips them.
 if declare -F target_doctor >/dev/null; then
     echo "Checking ${ENVIRONMENT} with doctor"
     target_doctor
