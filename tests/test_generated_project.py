@@ -25,14 +25,20 @@ from .conftest import COPIER_YML, project_env, render, run
 
 pytestmark = pytest.mark.slow
 
-# Run in full: the defaults, a renamed service (nothing may hard-code the default names), each
-# other choice of a stack question (each brings its own code and its own tests), and the heaviest
-# combination. Runs with redis or postgresql need those servers (README.md).
+# Run in full: the defaults, a renamed service (nothing may hard-code the default names), and
+# combinations that bring every other choice of a stack question (each brings its own code and
+# its own tests) with every pairing of database and rate-limit store; the heaviest combination
+# among them. Not every pairing of auth with the others: each full run costs minutes of the
+# suite's 20, and test_fuzz.py serves oidc and api_key on SQLite, test_faults.py oidc on
+# PostgreSQL with Redis. Runs with redis or postgresql need those servers (README.md).
 RUN_SETS = {
     "defaults": {"project_name": "My Service"},
-    "renamed": {"project_name": "Ledger", "package_name": "ledger_core"},
-    "auth-api_key": {"project_name": "My Service", "auth": "api_key"},
-    "store-redis": {"project_name": "My Service", "rate_limit_store": "redis"},
+    "renamed-auth-api_key-store-redis": {
+        "project_name": "Ledger",
+        "package_name": "ledger_core",
+        "auth": "api_key",
+        "rate_limit_store": "redis",
+    },
     "database-postgresql": {"project_name": "My Service", "database": "postgresql"},
     "auth-oidc-store-redis-database-postgresql": {
         "project_name": "My Service",
@@ -79,13 +85,17 @@ print(server.set(database=name).render_as_string(hide_password=False))
 """
 
 
-@pytest.fixture(params=list(RUN_SETS), ids=list(RUN_SETS))
+@pytest.fixture(
+    scope="module",
+    # One worker renders and syncs each run set once, for its type check, suite and serve.
+    params=[pytest.param(name, id=name, marks=pytest.mark.xdist_group(name)) for name in RUN_SETS],
+)
 def synced(
-    request: pytest.FixtureRequest, copie: Any
+    request: pytest.FixtureRequest, copie_session: Any
 ) -> Iterator[tuple[Path, str, dict[str, str]]]:
     """The rendered, synced project, its package, and the environment `serve` needs."""
     answers = RUN_SETS[request.param]
-    project = render(copie, **answers)
+    project = render(copie_session, **answers)
     run(["uv", "sync", "--quiet"], cwd=project)
     package = answers.get("package_name", "my_service")
     if answers.get("database") != "postgresql":
