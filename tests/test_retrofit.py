@@ -33,6 +33,7 @@ import yaml
 from copier import run_copy, run_update
 
 from .conftest import TEMPLATE_ROOT, project_env
+from .serving import free_port
 from .test_pipeline import FakeVM, check, tool
 from .test_update import edit, git, released_template
 
@@ -394,12 +395,6 @@ class Served:
     key: str  # an API key the served layer accepts
     log: Path  # its standard output: the JSON log lines
     env: dict[str, str]  # the settings it was served with
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
