@@ -14,7 +14,10 @@ whether CI, a Dockerfile and tests exist. It parses Python with `ast` and never 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -248,10 +251,32 @@ def detect(destination: str) -> Detection:
     )
 
 
+@lru_cache(maxsize=1)
+def git_user() -> dict[str, str]:
+    """The git identity commits would carry (its environment variables, then git config), as
+    defaults for author_name and author_email; empty strings where there is none."""
+    found = {}
+    for key, variable in (("name", "GIT_AUTHOR_NAME"), ("email", "GIT_AUTHOR_EMAIL")):
+        value = os.environ.get(variable, "")
+        if not value and shutil.which("git"):
+            try:
+                done = subprocess.run(
+                    ["git", "config", "--get", f"user.{key}"],
+                    capture_output=True, text=True, timeout=5, check=False,
+                )  # fmt: skip
+                value = done.stdout.strip()
+            except (OSError, subprocess.SubprocessError):
+                value = ""
+        found[key] = value
+    return found
+
+
 class ContextUpdater(ContextHook):
-    """Puts `detected` (a dict of the fields above) in the context of every render."""
+    """Puts `detected` (a dict of the fields above) and `git_user` in the context of every
+    render."""
 
     def hook(self, context: dict[str, Any]) -> None:
+        context["git_user"] = git_user()
         conf = context.get("_copier_conf") or {}
         destination = Path(str(conf.get("dst_path", ".")))
         answers_file = destination / str(conf.get("answers_file") or ".copier-answers.yml")

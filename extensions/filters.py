@@ -1,7 +1,8 @@
 """Jinja filters for deriving names from answers.
 
 Loaded by copier.yml through copier-template-extensions. They are pure functions: copier renders
-question defaults on every keystroke of an interactive session, so nothing here touches the disk.
+question defaults on every keystroke of an interactive session, so nothing here touches the disk
+(the reserved names are read once, on import).
 """
 
 from __future__ import annotations
@@ -11,26 +12,18 @@ import keyword
 import re
 import sys
 import unicodedata
+from pathlib import Path
 
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-# Top-level modules the generated service imports; a package named like one of them would shadow it.
+# Import names the service's package must not take (one a line; how the list is made is in
+# the file's header).
+_RESERVED_FILE = Path(__file__).with_name("reserved_modules.txt")
 _DEPENDENCY_MODULES = frozenset(
-    {
-        "alembic",
-        "fastapi",
-        "httpx",
-        "orjson",
-        "pydantic",
-        "pydantic_settings",
-        "pytest",
-        "sqlalchemy",
-        "starlette",
-        "structlog",
-        "tests",
-        "uvicorn",
-    }
+    line.strip()
+    for line in _RESERVED_FILE.read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
 )
 
 

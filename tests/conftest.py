@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
+
+from extensions.context import Detection
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
 # Questions are asked (and their answers stored); `when: false` entries are derived values.
+# The hidden first entry that checks answers given with --data (extensions/answers.py).
+GATE = "answers_given"
 QUESTIONS = {
     name
     for name, question in COPIER_YML.items()
-    if not name.startswith("_") and question.get("when") is not False
+    if not name.startswith("_") and question.get("when") is not False and name != GATE
 }
-DERIVED = {name for name in COPIER_YML if not name.startswith("_")} - QUESTIONS
+DERIVED = {name for name in COPIER_YML if not name.startswith("_")} - QUESTIONS - {GATE}
 # Asked in a retrofit only (their `when` names the mode).
 RETROFIT_ONLY = {
     name for name in QUESTIONS if "mode == 'retrofit'" in str(COPIER_YML[name].get("when", ""))
@@ -51,6 +57,22 @@ def _isolate_copier_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     empty = tmp_path / "copier-settings.yml"
     empty.write_text("{}\n")
     monkeypatch.setenv("COPIER_SETTINGS_PATH", str(empty))
+
+
+def choices(question: str) -> list[str]:
+    """The values a question can take, in order (a choice may carry its own validator:
+    `{value: ..., validator: ...}`, greyed out when that refuses it)."""
+    return [
+        str(choice["value"]) if isinstance(choice, dict) else str(choice)
+        for choice in COPIER_YML[question]["choices"].values()
+    ]
+
+
+def new_service_default(question: str, **answers: str) -> str:
+    """The default copier gives a new service in an empty folder (some defaults follow the
+    mode, or earlier answers)."""
+    context = {"mode": "new", "detected": asdict(Detection()), **answers}
+    return jinja2.Template(str(COPIER_YML[question]["default"])).render(context)
 
 
 def check_answer_keys(answers: dict[str, Any]) -> None:

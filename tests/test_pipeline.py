@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import COPIER_YML, render
+from .conftest import choices, render
 
-TARGETS = list(COPIER_YML["deploy_target"]["choices"].values())
+TARGETS = list(choices("deploy_target"))
 # Each target once, each with a different stack, so every include of the workflows renders.
 STACKS: dict[str, dict[str, str]] = {
     "compose-ssh": {},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from copier.errors import UserMessageError
 
 from .conftest import (
     COPIER_YML,
@@ -56,21 +59,71 @@ def test_the_guard_catches_a_misspelt_answer() -> None:
         check_answer_keys({"projetc_name": "typo"})
 
 
+# What a terminal of 80 columns shows whole, with copier's margins.
+WIDTH = 76
+# copier's prompt starts the help's first line with its mark (an emoji, two columns) and a space;
+# a choice is indented by 3 columns, a greyed-out one by 5 and followed by " (reason)".
+QMARK, CHOICE, DISABLED = 3, 3, 5
+
+
+def _messages(validator: str) -> list[str]:
+    """The messages a validator can give: the text between its Jinja tags."""
+    texts = re.split(r"{%.*?%}", validator, flags=re.DOTALL)
+    return [text.strip("\n") for text in texts if text.strip()]
+
+
+def test_every_help_choice_and_message_fits_the_terminal() -> None:
+    too_wide = []
+
+    def check(where: str, line: str, margin: int = 0) -> None:
+        if margin + len(line) > WIDTH:
+            too_wide.append(f"{where}: {margin + len(line)} columns: {line!r}")
+
+    for name in sorted(QUESTIONS):
+        question = COPIER_YML[name]
+        lines = str(question["help"]).splitlines()
+        for number, line in enumerate(lines):
+            check(f"{name} help", line, QMARK if number == 0 else 0)
+        choices = question.get("choices") or {}
+        for label, choice in choices.items():
+            if isinstance(choice, dict):
+                (reason,) = _messages(choice["validator"])
+                check(f"{name} choice", f"{label} ({reason})", DISABLED)
+            else:
+                check(f"{name} choice", label, CHOICE)
+        # A refusal while answering reads "Validation error for question 'x': <first line>".
+        for message in _messages(str(question.get("validator", ""))):
+            prefix = len(f"Validation error for question '{name}': ")
+            for number, line in enumerate(message.splitlines()):
+                check(f"{name} validator", line.strip(), prefix if number == 0 else 0)
+    assert too_wide == []
+
+
+def test_the_width_check_can_fail() -> None:
+    assert _messages("{% if x %}\nnot a slug.\n{% elif y %}\ntaken.\n{% endif %}") == [
+        "not a slug.",
+        "taken.",
+    ]
+
+
 BAD_ANSWERS = [
-    ({"project_name": "   "}, "project_name is required, e.g. Billing API"),
+    ({"project_name": "   "}, "project_name=' ' is refused: required, e.g. Billing API"),
     ({"project_name": "X", "project_slug": "Bad_Slug"}, "e.g. billing-api (got 'Bad_Slug')"),
     ({"project_name": "X", "project_slug": "-x"}, "e.g. billing-api"),
     ({"project_name": "X", "package_name": "Billing-API"}, "e.g. billing_api (got 'Billing-API')"),
     ({"project_name": "X", "package_name": "class"}, "would shadow"),
     ({"project_name": "X", "package_name": "json"}, "would shadow"),
     ({"project_name": "X", "package_name": "fastapi"}, "would shadow"),
+    ({"project_name": "X", "package_name": "limits"}, "would shadow"),
+    ({"project_name": "X", "package_name": "test"}, "would shadow"),
     ({"project_name": "X", "description": " "}, "e.g. Invoices"),
     ({"project_name": "X", "author_name": ""}, "e.g. Platform Team"),
     ({"project_name": "X", "author_email": "nope"}, "e.g. platform@example.com (got 'nope')"),
     ({"project_name": "X", "python_version": "2.7"}, "2.7"),
     (
         {"project_name": "X", "mode": "retrofit", "app_object": "inventory.main"},
-        "app_object must be module:attribute or module:factory(), e.g. inventory.main:app",
+        "not module:attribute. Answer module:attribute or module:factory(), "
+        "e.g. inventory.main:app",
     ),
     (
         {
@@ -92,14 +145,41 @@ BAD_ANSWERS = [
     ),
     (
         {"project_name": "X", "mode": "retrofit", "app_object": "app:app", "auth": "local"},
-        "a retrofit checks callers at the production entry point, in front of your app, with "
-        "API keys (auth=api_key)",
+        "auth=local cannot go with mode=retrofit (a retrofit takes api_key): answer auth=api_key",
     ),
-    ({"project_name": "X", "mode": "sideways"}, "sideways"),
     (
-        {"project_name": "X", "deploy_target": "kubernetes"},
-        "deploy_target kubernetes runs several replicas, which cannot share a SQLite file: "
+        {"project_name": "X", "mode": "sideways"},
+        "mode=sideways is not a choice: answer mode=new or mode=retrofit",
+    ),
+    (
+        {"project_name": "X", "deploy_target": "kubernetes", "database": "sqlite"},
+        "database=sqlite cannot go with deploy_target=kubernetes (replicas cannot share a file): "
         "answer database=postgresql",
+    ),
+    (
+        {"project_name": "X", "deploy_target": "kubernetes", "rate_limit_store": "memory"},
+        "rate_limit_store=memory cannot go with deploy_target=kubernetes (each replica would "
+        "count alone): answer rate_limit_store=redis",
+    ),
+    (
+        {
+            "project_name": "X",
+            "mode": "retrofit",
+            "app_object": "a:b",
+            "deploy_target": "kubernetes",
+        },
+        "deploy_target=kubernetes cannot go with mode=retrofit (not for a retrofit yet)",
+    ),
+    (
+        {
+            "project_name": "X",
+            "mode": "retrofit",
+            "app_object": "app:app",
+            "dependency_file": "requirements.txt",
+            "package_manager": "poetry",
+        },
+        "package_manager=poetry cannot go with dependency_file=requirements.txt (needs "
+        "pyproject.toml): answer package_manager=uv",
     ),
 ]
 
@@ -111,8 +191,11 @@ def test_a_bad_answer_is_refused_with_an_example(
     check_answer_keys(answers)
     result = copie.copy(extra_answers=answers)
     assert result.exit_code != 0
-    assert isinstance(result.exception, ValueError)
-    assert message in str(result.exception)
+    # Refused before the first question (extensions/answers.py), in lines a terminal shows whole.
+    assert isinstance(result.exception, UserMessageError)
+    text = str(result.exception)
+    assert message in " ".join(text.split())
+    assert max(len(line) for line in text.splitlines()) <= WIDTH
     # Nothing half-made is left behind (pytest-copie makes the destination folder itself).
     assert not [p for p in copie.test_dir.rglob("*") if p.is_file()]
 
@@ -129,6 +212,87 @@ def test_the_command_line_refuses_a_bad_answer_and_leaves_nothing(tmp_path: Path
         text=True,
         timeout=120,
     )  # fmt: skip
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert "package_name must be lower_snake_case" in done.stderr
+    assert "Traceback" not in done.stderr
     assert not destination.exists()
+
+
+def _first_line(name: str) -> str:
+    return str(COPIER_YML[name]["help"]).splitlines()[0][:40]
+
+
+def _interactive_copy(destination: Path, keys: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """Answer copier's questions through a terminal (a pty, 80 columns), as a person would:
+    `keys` for the named questions, Enter (the default) for every other. Returns the screen
+    text (escape sequences removed) and the answers file."""
+    pexpect = pytest.importorskip("pexpect", reason="pexpect is in the dev group")
+    asked = [name for name in COPIER_YML if name in QUESTIONS]
+    patterns = [re.escape(_first_line(name)) for name in asked]
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "copier", "copy", "--trust", "--vcs-ref=HEAD", str(TEMPLATE_ROOT), str(destination)],
+        cwd=destination.parent, encoding="utf-8", timeout=90, dimensions=(40, 80),
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "80", "LINES": "40"},
+    )  # fmt: skip
+    screen, answered = [], -1
+    while True:
+        # The next question asked: one after the last answered (copier redraws a question with
+        # its answer, so an answered one shows again), or the end.
+        waiting = asked[answered + 1 :]
+        found = child.expect([*patterns[answered + 1 :], pexpect.EOF])
+        screen.append(child.before + (child.after if isinstance(child.after, str) else ""))
+        if found == len(waiting):
+            break
+        answered += found + 1
+        # Let the prompt draw itself whole before answering it.
+        child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0.5)
+        screen.append(child.before)
+        child.send(keys.get(asked[answered], "") + "\r")
+    child.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", "".join(screen))
+    assert child.exitstatus == 0, text[-3000:]
+    return text, yaml.safe_load((destination / ".copier-answers.yml").read_text())
+
+
+UP, DOWN = "\x1b[A", "\x1b[B"
+
+
+@pytest.mark.slow
+def test_an_interactive_session_cannot_choose_a_conflict(tmp_path: Path) -> None:
+    # kubernetes (the second target), then up to the top of database's and the store's lists:
+    # sqlite and memory are greyed out, so the cursor stays on postgresql and redis.
+    screen, answers = _interactive_copy(
+        tmp_path / "svc",
+        {"deploy_target": DOWN, "database": UP * 2, "rate_limit_store": UP * 2},
+    )
+    assert (answers["deploy_target"], answers["database"], answers["rate_limit_store"]) == (
+        "kubernetes",
+        "postgresql",
+        "redis",
+    )
+    assert "sqlite: a file database; nothing to run (replicas cannot share a file)" in screen
+    assert "memory: counters in each process (each replica would count alone)" in screen
+
+
+@pytest.mark.slow
+def test_an_interactive_session_on_the_defaults_makes_a_working_repository(
+    tmp_path: Path,
+) -> None:
+    destination = tmp_path / "svc"
+    screen, answers = _interactive_copy(destination, {})
+    assert (answers["mode"], answers["deploy_target"], answers["database"]) == (
+        "new",
+        "compose-ssh",
+        "sqlite",
+    )
+    assert "Made a git repository with the first commit" in screen
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=destination, capture_output=True, text=True, check=True
+    )
+    assert log.stdout.splitlines() == ["Start My Service from the prodbridge template"]
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=destination, capture_output=True, text=True
+    )
+    assert status.stdout == ""  # nothing left out of the first commit (copier update needs it)
+    assert (destination / ".python-version").read_text() == "3.11\n"

@@ -12,26 +12,20 @@ from typing import Any
 
 import pytest
 
-from .conftest import COPIER_YML, render
+from .conftest import choices, new_service_default, render
 
 # The curated matrix: the defaults, each non-default choice, every backend x store x database
 # under the newest Python, and names that stress escaping.
-NEWEST_PYTHON = max(
-    COPIER_YML["python_version"]["choices"].values(), key=lambda v: tuple(map(int, v.split(".")))
-)
+NEWEST_PYTHON = max(choices("python_version"), key=lambda v: tuple(map(int, v.split("."))))
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {"project_name": "My Service"},
     # Each non-default choice of each question with choices, one at a time.
     **{
-        f"{question}-{choice}": {
-            "project_name": "My Service",
-            question: choice,
-            # Kubernetes runs replicas, which need a database server (copier.yml's validator).
-            **({"database": "postgresql"} if choice == "kubernetes" else {}),
-        }
+        # (Kubernetes runs replicas: its database and store default to postgresql and redis.)
+        f"{question}-{choice}": {"project_name": "My Service", question: choice}
         for question in ("python_version", "auth", "rate_limit_store", "database", "deploy_target")
-        for choice in COPIER_YML[question]["choices"].values()
-        if choice != COPIER_YML[question]["default"]
+        for choice in choices(question)
+        if choice != new_service_default(question)
     },
     # Every backend with every store and database under the newest Python: its lint (pyupgrade)
     # asks for the most.
@@ -43,9 +37,9 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
             "database": database,
             "python_version": NEWEST_PYTHON,
         }
-        for auth in COPIER_YML["auth"]["choices"].values()
-        for store in COPIER_YML["rate_limit_store"]["choices"].values()
-        for database in COPIER_YML["database"]["choices"].values()
+        for auth in choices("auth")
+        for store in choices("rate_limit_store")
+        for database in choices("database")
     },
     "awkward-text": {
         "project_name": 'Café "Orders" API',

@@ -50,15 +50,17 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
     # A throwaway copy of this template, released as v0.1.0 ...
     template = released_template(tmp_path)
 
-    # ... a service made from it, committed, then edited by its team ...
+    # ... a service made from it: a git repository with its first commit, nothing left out ...
     project = tmp_path / "service"
     run_copy(
         str(template), project, data={"project_name": "Orders"}, defaults=True, unsafe=True,
         quiet=True, vcs_ref="v0.1.0",
     )  # fmt: skip
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "generated")
+    assert git(project, "log", "--format=%s").splitlines() == [
+        "Start Orders from the prodbridge template"
+    ]
+    assert git(project, "status", "--porcelain") == ""
+    # ... then edited by its team ...
     readme = project / "README.md"
     edit(readme, "## Run it\n", "## Run it\n\nOur on-call: #orders.\n")
     pagination = project / "src" / "orders" / "api" / "pagination.py"
