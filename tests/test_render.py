@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     **{
         # (Kubernetes runs replicas: its database and store default to postgresql and redis.)
         f"{question}-{choice}": {"project_name": "My Service", question: choice}
-        for question in ("python_version", "auth", "rate_limit_store", "database", "deploy_target")
+        for question in (
+            *("python_version", "auth", "rate_limit_store", "database", "deploy_target"),
+            "license",
+        )
         for choice in choices(question)
         if choice != new_service_default(question)
     },
@@ -99,3 +103,30 @@ def test_lint_catches_what_it_should(copie: Any) -> None:
     linted = ruff("check", "--no-cache", "--output-format", "concise", ".", cwd=project)
     assert linted.returncode != 0
     assert "E722" in linted.stdout
+
+
+@pytest.mark.parametrize("license_", choices("license"))
+def test_the_licence_answer_reaches_the_built_package(
+    copie: Any, tmp_path: Path, license_: str
+) -> None:
+    """hatchling builds the wheel from the rendered metadata: an SPDX licence with its file, or
+    (proprietary) no licence and PyPI's refusal classifier."""
+    project = render(copie, project_name="My Service", license=license_)
+    done = subprocess.run(
+        ["uv", "build", "--wheel", "--quiet", "--out-dir", str(tmp_path / "dist")],
+        cwd=project, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as built:
+        names = built.namelist()
+        metadata = next(built.read(n).decode() for n in names if n.endswith("/METADATA"))
+    if license_ == "proprietary":
+        assert not (project / "LICENSE").exists()
+        assert "Classifier: Private :: Do Not Upload" in metadata
+        assert "License-Expression" not in metadata
+    else:
+        assert f"License-Expression: {license_}" in metadata
+        assert any(n.endswith("/licenses/LICENSE") for n in names)
+        first = (project / "LICENSE").read_text().lstrip().splitlines()[0]
+        assert first == {"MIT": "MIT License", "Apache-2.0": "Apache License"}[license_]
