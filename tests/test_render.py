@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .conftest import choices, new_service_default, render
 
@@ -130,3 +131,34 @@ def test_the_licence_answer_reaches_the_built_package(
         assert any(n.endswith("/licenses/LICENSE") for n in names)
         first = (project / "LICENSE").read_text().lstrip().splitlines()[0]
         assert first == {"MIT": "MIT License", "Apache-2.0": "Apache License"}[license_]
+
+
+def test_the_development_stack_matches_the_settings(project: Path, tmp_path: Path) -> None:
+    """compose.yaml runs what the answers need, valid against the compose spec (no Docker
+    here: check-jsonschema's copy of it), on the ports .env.example's URLs name."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    wanted = {"postgres"} if answers["database"] == "postgresql" else set()
+    wanted |= {"redis"} if answers["rate_limit_store"] == "redis" else set()
+    compose = project / "compose.yaml"
+    if not wanted:
+        assert not compose.exists()  # nothing to run: SQLite and counters in memory
+        return
+    schema = ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    done = subprocess.run([*schema, str(compose)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    services = yaml.safe_load(compose.read_text())["services"]
+    assert set(services) == wanted
+    env_example = (project / ".env.example").read_text()
+    for name, url in (("postgres", "DATABASE_URL"), ("redis", "REDIS_URL")):
+        if name in services:
+            (port,) = services[name]["ports"]
+            host, published, _ = port.split(":")
+            assert host == "127.0.0.1"  # never published beyond this machine
+            assert re.search(
+                rf"^{url}=\w[\w+]*://[^@\s]*@?127\.0\.0\.1:{published}/", env_example, re.M
+            )
+            assert "healthcheck" in services[name]  # `up --wait` waits for it
+    # The schema check is one that fails: a service that is a list is refused.
+    broken = tmp_path / "compose.yaml"
+    broken.write_text("services:\n  postgres: [postgres]\n")
+    assert subprocess.run([*schema, str(broken)], capture_output=True).returncode == 1
