@@ -131,6 +131,31 @@ def test_no_package_name_can_shadow_what_it_installs(
     assert [name for name in answerable if not is_reserved_module(name)] == []
 
 
+def test_its_everyday_tooling_works(synced: tuple[Path, str, dict[str, str]]) -> None:
+    """The Makefile's targets are the README's commands, and the pre-commit hooks pass on the
+    project as made and catch what they are for."""
+    project, package, _ = synced
+    if shutil.which("make"):
+        assert "check" in run(["make", "help"], cwd=project).stdout
+        assert run(["make", "-n", "serve"], cwd=project).stdout == f"uv run {package} serve\n"
+        run(["make", "lint"], cwd=project)
+    readme = (project / "README.md").read_text()
+    for command in ("uv run pytest", "uv run mypy", f"uv run {package} serve"):
+        assert command in readme
+        assert command in (project / "Makefile").read_text()
+    hooks = ["pre-commit", "run", "--all-files", "--show-diff-on-failure"]
+    run(hooks, cwd=project)
+    (project / "notes.txt").write_text("no newline at the end")
+    run(["git", "add", "notes.txt"], cwd=project)
+    try:
+        caught = subprocess.run(hooks, cwd=project, capture_output=True, text=True)
+        assert caught.returncode == 1
+        assert "end-of-file-fixer" in caught.stdout or "files end in one newline" in caught.stdout
+    finally:
+        run(["git", "rm", "-q", "--cached", "notes.txt"], cwd=project)
+        (project / "notes.txt").unlink()
+
+
 def test_its_own_test_suite_passes(synced: tuple[Path, str, dict[str, str]]) -> None:
     project, _, _ = synced
     done = run(["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)

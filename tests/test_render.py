@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -63,9 +64,16 @@ def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(params=list(ANSWER_SETS), ids=list(ANSWER_SETS))
-def project(request: pytest.FixtureRequest, copie: Any) -> Path:
-    return render(copie, **ANSWER_SETS[request.param])
+@pytest.fixture(
+    scope="module",
+    # Rendered once per answer set, on one worker, for every test here (they only read it).
+    params=[
+        pytest.param(name, id=name, marks=pytest.mark.xdist_group(f"render-{name}"))
+        for name in ANSWER_SETS
+    ],
+)
+def project(request: pytest.FixtureRequest, copie_session: Any) -> Path:
+    return render(copie_session, **ANSWER_SETS[request.param])
 
 
 def test_no_template_syntax_is_left(project: Path) -> None:
@@ -162,3 +170,18 @@ def test_the_development_stack_matches_the_settings(project: Path, tmp_path: Pat
     broken = tmp_path / "compose.yaml"
     broken.write_text("services:\n  postgres: [postgres]\n")
     assert subprocess.run([*schema, str(broken)], capture_output=True).returncode == 1
+
+
+def test_the_everyday_tooling_is_valid(project: Path) -> None:
+    """pre-commit's own check of its config, and a devcontainer on the answered Python (the
+    hooks and the Makefile run for real in test_generated_project.py)."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    done = subprocess.run(
+        ["pre-commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    container = json.loads((project / ".devcontainer" / "devcontainer.json").read_text())
+    assert container["image"].endswith(f"python:{answers['python_version']}")
+    assert container["name"] == answers["project_name"]
+    assert (project / ".python-version").read_text() == f"{answers['python_version']}\n"
