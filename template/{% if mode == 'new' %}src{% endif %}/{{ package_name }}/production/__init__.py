@@ -5,8 +5,9 @@
 
 gives the app structured JSON logs with a correlation ID per request, problem+json error
 boundaries, liveness/readiness endpoints, authentication with an auth decision on every route
-(the service refuses to start while a route has none), and rate limits per client. Register the
-checks that decide readiness with `add_readiness_check(app, name, check)`.
+(the service refuses to start while a route has none), rate limits per client, and CORS for the
+browser front ends CORS_ORIGINS lists. Register the checks that decide readiness with
+`add_readiness_check(app, name, check)`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from .auth import backend as auth_backend
 from .auth.guard import document_security, public_endpoint, refuse_undecided_routes
 from .boundary import SecurityHeaders
+from .cors import Cors
 from .edge import Edge, Gate
 from .errors import external_call, install_error_handlers
 from .health import healthz, readyz
@@ -58,7 +60,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.readiness_checks = {}
     install_error_handlers(app)
     auth_backend.setup(app, settings)
-    document_security(app, auth_backend.security_schemes(settings))
+    schemes = auth_backend.security_schemes(settings)
+    document_security(app, schemes)
     # On the app itself rather than through include_router: probes call these every few
     # seconds, and a route on an included router costs FastAPI more to reach.
     app.add_api_route(
@@ -87,6 +90,11 @@ def install(app: FastAPI, settings: Settings) -> None:
         max_body_bytes=settings.max_body_bytes or None,
         security_headers=_security_headers(app, settings),
     )
+    if settings.cors_origins:
+        # In front of the edge: a browser's preflight, which carries no credentials, is answered
+        # before auth and the rate limit could refuse it, and the edge's own answers (401, 429,
+        # 500) carry the CORS headers too. Not mounted without origins: no cost per request.
+        app.add_middleware(Cors, settings=settings, schemes=schemes)
     if settings.trusted_proxies:
         # Outermost: from here on, the client is the one the trusted proxy names.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
