@@ -152,7 +152,7 @@ def test_its_everyday_tooling_works(synced: tuple[Path, str, dict[str, str]]) ->
         assert caught.returncode == 1
         assert "end-of-file-fixer" in caught.stdout or "files end in one newline" in caught.stdout
     finally:
-        run(["git", "rm", "-q", "--cached", "notes.txt"], cwd=project)
+        run(["git", "rm", "-q", "-f", "--cached", "notes.txt"], cwd=project)
         (project / "notes.txt").unlink()
 
 
