@@ -39,11 +39,13 @@ RUN_SETS = {
         "rate_limit_store": "redis",
     },
     "database-postgresql": {"project_name": "My Service", "database": "postgresql"},
-    "auth-oidc-store-redis-database-postgresql": {
+    # The heaviest: every observability answer on too.
+    "auth-oidc-store-redis-database-postgresql-metrics": {
         "project_name": "My Service",
         "auth": "oidc",
         "rate_limit_store": "redis",
         "database": "postgresql",
+        "metrics": True,
     },
 }
 STACK_QUESTIONS = ("auth", "rate_limit_store", "database")

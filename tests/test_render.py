@@ -47,6 +47,8 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         for store in choices("rate_limit_store")
         for database in choices("database")
     },
+    # Each observability answer on (a yes/no: not among the choices above).
+    "metrics": {"project_name": "My Service", "metrics": True},
     "awkward-text": {
         "project_name": 'Café "Orders" API',
         "description": 'Takes orders; says "thanks" \\ never <crashes> & more.',

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import migrate
+from .production import optional_module
 from .production.auth.commands import add_commands
 from .production.backup.commands import add_commands as add_backup_commands
 from .production.checks import CHECKS
@@ -71,6 +72,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     if settings.auto_migrate if args.migrate is None else args.migrate:
         migrate.upgrade(settings.database_url)
+    metrics = optional_module("metrics")
+    if metrics is not None:
+        metrics.prepare_workers(args.workers)  # where each worker counts, for /metrics to sum
     uvicorn.run(
         f"{__package__}.app:create_app",
         factory=True,

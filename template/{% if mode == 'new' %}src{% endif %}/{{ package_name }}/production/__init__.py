@@ -12,8 +12,11 @@ browser front ends CORS_ORIGINS lists. Register the checks that decide readiness
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -77,6 +80,9 @@ def install(app: FastAPI, settings: Settings) -> None:
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
     )
+    # What an answer adds as a file of its own: metrics.py for `metrics`.
+    metrics = optional_module("metrics")
+    observer = metrics.setup(app, settings) if metrics is not None else None
     limiter = RateLimiter(settings) if settings.rate_limit_enabled else None
     document_problems(app, limiter)
     gate = Gate(limiter)
@@ -89,6 +95,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         gate=gate,
         max_body_bytes=settings.max_body_bytes or None,
         security_headers=_security_headers(app, settings),
+        observer=observer,
     )
     if settings.cors_origins:
         # In front of the edge: a browser's preflight, which carries no credentials, is answered
@@ -98,6 +105,15 @@ def install(app: FastAPI, settings: Settings) -> None:
     if settings.trusted_proxies:
         # Outermost: from here on, the client is the one the trusted proxy names.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """A module of the production layer that an answer adds (metrics.py for `metrics`), or None
+    where the service was made without it: the files an answer brings are whole files, chosen by
+    name, so the code that uses them asks whether they are there."""
+    if importlib.util.find_spec(f"{__name__}.{name}") is None:
+        return None
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 def _security_headers(app: FastAPI, settings: Settings) -> SecurityHeaders | None:

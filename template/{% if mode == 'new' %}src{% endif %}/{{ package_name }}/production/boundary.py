@@ -8,13 +8,14 @@ that escapes `serve` is logged with the ID and answered with a problem+json 500 
 for a failed dependency), never a stack trace. With a body limit, a request body past it is
 refused with a 413 as soon as it is known to be too big: from its Content-Length before a byte is
 read, or, for a streamed body, at the chunk that passes the limit. With `SecurityHeaders`, every
-response carries the security headers it does not set itself.
+response carries the security headers it does not set itself. With an observer (metrics.py,
+for the `metrics` answer), each request is counted as its access line is written.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -29,6 +30,17 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Headers = list[tuple[bytes, bytes]]
+# Where the edge puts the template of the route a request is for (None: no route matches).
+ROUTE_KEY = "prodbridge.route"
+
+
+class RequestObserver(Protocol):
+    """What sees every request begin and end (metrics.py's RequestMetrics)."""
+
+    def begin(self) -> None: ...
+
+    def end(self, scope: Scope, route: str | None, status: int, seconds: float) -> None: ...
+
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 # Past the API's own CSP (nothing to load, no framing), what FastAPI's Swagger UI page loads:
@@ -114,11 +126,13 @@ class RequestBoundary:
         request_id_header: str,
         max_body_bytes: int | None = None,
         security_headers: SecurityHeaders | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.app = app
         self.header = request_id_header.lower().encode("latin-1")
         self.max_body_bytes = max_body_bytes
         self.security_headers = security_headers
+        self.observer = observer
         # Made from the logging configuration in force when the edge is made.
         self.write_access_line = access_line_writer()
         self.error_log = structlog.get_logger("errors").bind()
@@ -143,6 +157,9 @@ class RequestBoundary:
         caller_token = caller_var.set(None)
         if self.max_body_bytes is not None:
             receive = self._at_most(self.max_body_bytes, scope, receive)
+        observer = self.observer
+        if observer is not None:
+            observer.begin()
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -175,10 +192,17 @@ class RequestBoundary:
             if not response_started:
                 await send_problem(send, problem, scope["path"], [id_header, *defaults])
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            seconds = time.perf_counter() - started
             self.write_access_line(
-                request_id, scope["method"], scope["path"], status, duration_ms, caller_var.get()
+                request_id,
+                scope["method"],
+                scope["path"],
+                status,
+                round(seconds * 1000, 2),
+                caller_var.get(),
             )
+            if observer is not None:
+                observer.end(scope, scope.get(ROUTE_KEY), status, seconds)
             caller_var.reset(caller_token)
             request_id_var.reset(id_token)
 

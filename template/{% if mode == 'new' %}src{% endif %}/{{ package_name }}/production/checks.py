@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from ..db.engine import create_engine
 from ..db.migrate import code_head
 from ..settings import production_problems
+from . import optional_module
 from .doctor import Check, CheckFailedError, backups, environment, proxies, rate_limits
 
 if TYPE_CHECKING:
@@ -67,3 +68,8 @@ CHECKS: dict[str, Check] = {
     "migrations": _migrations,
     "backups": backups,
 }
+# What an answer's own file checks (metrics.py: who may read /metrics).
+for _answer in ("metrics",):
+    _module = optional_module(_answer)
+    if _module is not None:
+        CHECKS[_answer] = _module.doctor_check

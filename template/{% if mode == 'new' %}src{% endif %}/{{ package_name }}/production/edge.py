@@ -37,7 +37,7 @@ from .auth.backend import authenticate, cached_caller, identify
 from .auth.guard import route_rule
 from .auth.policy import may
 from .auth.principal import principal_var
-from .boundary import RequestBoundary
+from .boundary import ROUTE_KEY, RequestBoundary
 from .logging import caller_var
 from .problems import ProblemError, send_problem
 from .ratelimit_core import count, count_now
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from .auth.policy import Permission
     from .auth.principal import Principal
-    from .boundary import SecurityHeaders
+    from .boundary import RequestObserver, SecurityHeaders
     from .ratelimit import RateLimiter
     from .ratelimit_core import Headers, Limit
 
@@ -67,6 +67,7 @@ class RoutePolicy:
     limit: Limit | None  # None: not rate limited
     caller: bool  # needs an authenticated caller
     permissions: frozenset[Permission]  # which that caller must all have
+    route: str | None = None  # its path template (/api/v1/notes/{note_id}); None: no route
 
 
 class Gate:
@@ -92,7 +93,7 @@ class Gate:
                 continue  # a mounted app: refused at start-up unless the guard allows it
             caller, permissions = route_rule(route)
             limit = self.limiter.limit_of(route) if self.limiter is not None else None
-            policy = RoutePolicy(limit, caller, permissions)
+            policy = RoutePolicy(limit, caller, permissions, path)
             regex = compile_path(path)[0]
             for method in route.methods:
                 earlier = self._dynamic.setdefault(method, [])
@@ -124,6 +125,7 @@ class Gate:
         count kept here (the memory store, or a hit leased from Redis). None when it cannot:
         then `admit`. Most requests of a busy service take this path."""
         policy = self.policy_for(scope["method"], self._route_path(scope))
+        scope[ROUTE_KEY] = policy.route  # for the metrics, when the request has been answered
         store = self.limiter.store if self.limiter is not None else None
         limit = policy.limit if store is not None else None
         if not policy.caller and limit is None:
@@ -214,12 +216,14 @@ class Edge(RequestBoundary):
         gate: Gate,
         max_body_bytes: int | None = None,
         security_headers: SecurityHeaders | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         super().__init__(
             app,
             request_id_header=header,
             max_body_bytes=max_body_bytes,
             security_headers=security_headers,
+            observer=observer,
         )
         self.gate = gate
 
