@@ -73,6 +73,16 @@ GOALS: tuple[tuple[str, str, float], ...] = (
     ("production_healthz", "bare_healthz", 0.90),  # the probe
     ("production", "peer", 1.50),  # the whole stack vs what popular templates ship
 )
+# What an answer may add to the whole stack's CPU per request, in microseconds (issue 17).
+COST_GOALS: tuple[tuple[str, str, float], ...] = (
+    ("production_metrics", "production", 10.0),  # the `metrics` answer
+)
+# The answers of each service the variants run on (besides the default ones).
+SERVICE_ANSWERS: dict[str, dict[str, Any]] = {
+    "memory": {"rate_limit_store": "memory"},
+    "redis": {"rate_limit_store": "redis"},
+    "metrics": {"rate_limit_store": "memory", "metrics": True},
+}
 BENCH_USER = "bench@example.com"
 # Environment variables that would change how the servers run, whoever started the benchmark.
 _SCRUBBED_ENV = (
@@ -295,7 +305,7 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def render(dst: Path, src: Path = REPO_ROOT, vcs_ref: str = "HEAD", **answers: str) -> None:
+def render(dst: Path, src: Path = REPO_ROOT, vcs_ref: str = "HEAD", **answers: Any) -> None:
     import copier
     from copier.errors import DirtyLocalWarning
 
@@ -753,11 +763,11 @@ def prepare_services(
     args: argparse.Namespace,
     workdir: Path,
     db_dir: Path,
-    keys: tuple[str, ...] = ("memory", "redis"),
+    keys: tuple[str, ...] = ("memory", "redis", "metrics"),
     peer: bool = True,
 ) -> tuple[dict[str, Service], dict[str, Any]]:
-    """Render, sync and set up the services (both stores unless `keys` says which); the bare
-    app, and unless `peer` is false the peer stack, go into the memory one."""
+    """Render, sync and set up the services (SERVICE_ANSWERS; all unless `keys` says which);
+    the bare app, and unless `peer` is false the peer stack, go into the memory one."""
     secret = secrets.token_urlsafe(36)  # 48 characters
     password = secrets.token_urlsafe(18)
     prefix = f"prodbridge-bench-{secrets.token_hex(4)}:"
@@ -765,8 +775,10 @@ def prepare_services(
     versions: dict[str, Any] = {}
     for key in keys:
         project = workdir / f"service-{key}"
-        log(f"  rendering and syncing the service with rate_limit_store={key} ...")
-        render(project, rate_limit_store=key)
+        answers = SERVICE_ANSWERS[key]
+        shown = " ".join(f"{name}={value}" for name, value in answers.items())
+        log(f"  rendering and syncing the service with {shown} ...")
+        render(project, **answers)
         env = clean_env()
         subprocess.run(["uv", "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
         python = project / ".venv" / "bin" / "python"
@@ -841,6 +853,11 @@ def make_variants(args: argparse.Namespace) -> list[Variant]:
         Variant("redis", "Redis stack", "redis", app, True, {}, me, "bare",
                 True, True, True, True)
     )  # fmt: skip
+    if not args.no_metrics:
+        variants.append(
+            Variant("production_metrics", "whole stack + metrics", "metrics", app, True, {},
+                    me, "bare", True, True, True, True)
+        )  # fmt: skip
     if not args.no_peer:
         variants.append(
             Variant("peer", "peer stack", "memory", "peer_app:app", False, {}, me, "bare",
@@ -903,7 +920,8 @@ def run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     log("preparing the services (render, uv sync, migrate, create-user, log in) ...")
     db_dir = database_dir()
     try:
-        services, versions = prepare_services(args, workdir, db_dir)
+        keys = ("memory", "redis") if args.no_metrics else ("memory", "redis", "metrics")
+        services, versions = prepare_services(args, workdir, db_dir, keys=keys)
         variants = make_variants(args)
         results: dict[str, list[Measurement]] = {v.key: [] for v in variants}
         for round_no in range(1, args.rounds + 1):
@@ -958,6 +976,21 @@ def run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     for b, m in zip(results[versus], results[key], strict=True)
                 ],
                 "met": ratio >= least,
+            }
+        )
+    for key, versus, most in COST_GOALS:
+        if key not in results or versus not in results:
+            continue
+        cpu, base_cpu = (summary[k]["median_cpu_us_per_request"] for k in (key, versus))
+        if cpu is None or base_cpu is None:
+            continue
+        goals.append(
+            {
+                "variant": key,
+                "versus": versus,
+                "goal_cost_us": most,
+                "cost_us": round(cpu - base_cpu, 1),
+                "met": cpu - base_cpu <= most,
             }
         )
     problems = [
@@ -1034,6 +1067,13 @@ def format_summary(result: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append("  goals (median requests/s over median requests/s, same run):")
         labels = {key: v["label"] for key, v in load["variants"].items()}
         for goal in load["goals"]:
+            if "cost_us" in goal:
+                lines.append(
+                    f"    {labels[goal['variant']]} - {labels[goal['versus']]}: "
+                    f"{goal['cost_us']:+.1f} us of CPU per request (medians), goal <= "
+                    f"{goal['goal_cost_us']:.0f}: " + ("MET" if goal["met"] else "MISSED")
+                )
+                continue
             per_round = ", ".join(f"{r:.2f}" for r in goal["ratio_per_round"])
             lines.append(
                 f"    {labels[goal['variant']]} / {labels[goal['versus']]}: "
@@ -1068,6 +1108,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip the peer stack (asgi-correlation-id, a BaseHTTPMiddleware access log, "
         "slowapi, the user loaded from the database per request)",
+    )
+    parser.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="skip the whole stack with the metrics answer on (a third service to render)",
     )
     parser.add_argument(
         "--no-healthz",

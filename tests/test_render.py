@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -187,3 +188,32 @@ def test_the_everyday_tooling_is_valid(project: Path) -> None:
     assert container["image"].endswith(f"python:{answers['python_version']}")
     assert container["name"] == answers["project_name"]
     assert (project / ".python-version").read_text() == f"{answers['python_version']}\n"
+
+
+def test_the_observability_files_are_valid(project: Path) -> None:
+    """With `metrics`: alert rules that parse (and pass promtool where it is installed), a
+    Prometheus config scraping the service's job, a dashboard that is JSON, and a compose file
+    valid against the compose spec. Whether the rules name metrics /metrics really serves is
+    the service's own test (test_metrics.py)."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    folder = project / "deploy" / "observability"
+    if not answers.get("metrics"):
+        assert not folder.exists()
+        return
+    rules = yaml.safe_load((folder / "alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+    assert all(rule["annotations"]["runbook"] and rule["labels"]["severity"] for rule in alerts)
+    config = yaml.safe_load((folder / "prometheus.yml").read_text())
+    assert [job["job_name"] for job in config["scrape_configs"]] == [answers["project_slug"]]
+    dashboard = json.loads((folder / "grafana" / "dashboards" / "service.json").read_text())
+    assert dashboard["panels"]
+    assert answers["project_name"] in dashboard["title"]
+    schema = ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    done = subprocess.run([*schema, str(folder / "compose.yaml")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    if shutil.which("promtool"):
+        checked = subprocess.run(
+            ["promtool", "check", "rules", str(folder / "alerts.yml")],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stdout + checked.stderr
