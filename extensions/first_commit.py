@@ -43,14 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--message", required=True)
     parser.add_argument("--author-name", required=True)
     parser.add_argument("--author-email", required=True)
+    # copier -q: say nothing unless something went wrong (stderr). A list-form task cannot
+    # leave an argument out, so the loud way has a flag of its own.
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--say", dest="quiet", action="store_false")
     args = parser.parse_args(argv)
+    say = (lambda _: None) if args.quiet else print
     root = Path.cwd()
     if shutil.which("git") is None:
-        print("git is not installed: no repository was made (copier update needs one).")
+        say("git is not installed: no repository was made (copier update needs one).")
         return 0
     inside = git(root, "rev-parse", "--show-toplevel")
     if inside.returncode == 0:
-        print(f"Inside the git repository {inside.stdout.strip()}: nothing was committed.")
+        say(f"Inside the git repository {inside.stdout.strip()}: nothing was committed.")
         return 0
     for step in (["init", "-q"], ["symbolic-ref", "HEAD", "refs/heads/main"], ["add", "-A"]):
         done = git(root, *step)
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 0
-    print("Made a git repository with the first commit (branch main).")
+    say("Made a git repository with the first commit (branch main).")
     return 0
 
 
