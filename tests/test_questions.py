@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 import yaml
 from copier.errors import UserMessageError
@@ -72,20 +73,18 @@ def _messages(validator: str) -> list[str]:
     return [text.strip("\n") for text in texts if text.strip()]
 
 
-def test_every_help_choice_and_message_fits_the_terminal() -> None:
-    too_wide = []
+def too_wide(questions: dict[str, Any]) -> list[str]:
+    """Each line of a help, choice or message that an 80-column terminal would cut."""
+    found = []
 
     def check(where: str, line: str, margin: int = 0) -> None:
         if margin + len(line) > WIDTH:
-            too_wide.append(f"{where}: {margin + len(line)} columns: {line!r}")
+            found.append(f"{where}: {margin + len(line)} columns: {line!r}")
 
-    for name in sorted(QUESTIONS):
-        question = COPIER_YML[name]
-        lines = str(question["help"]).splitlines()
-        for number, line in enumerate(lines):
+    for name, question in sorted(questions.items()):
+        for number, line in enumerate(str(question["help"]).splitlines()):
             check(f"{name} help", line, QMARK if number == 0 else 0)
-        choices = question.get("choices") or {}
-        for label, choice in choices.items():
+        for label, choice in (question.get("choices") or {}).items():
             if isinstance(choice, dict):
                 (reason,) = _messages(choice["validator"])
                 check(f"{name} choice", f"{label} ({reason})", DISABLED)
@@ -96,13 +95,24 @@ def test_every_help_choice_and_message_fits_the_terminal() -> None:
             prefix = len(f"Validation error for question '{name}': ")
             for number, line in enumerate(message.splitlines()):
                 check(f"{name} validator", line.strip(), prefix if number == 0 else 0)
-    assert too_wide == []
+    return found
+
+
+def test_every_help_choice_and_message_fits_the_terminal() -> None:
+    assert too_wide({name: COPIER_YML[name] for name in QUESTIONS}) == []
 
 
 def test_the_width_check_can_fail() -> None:
-    assert _messages("{% if x %}\nnot a slug.\n{% elif y %}\ntaken.\n{% endif %}") == [
-        "not a slug.",
-        "taken.",
+    wide = "x" * 70
+    question = {
+        "help": f"fits\n{wide}{wide}",
+        "choices": {"a": {"value": "a", "validator": f"{{% if y %}}{wide}{{% endif %}}"}},
+        "validator": f"{{% if x %}}\nshort.\n{wide}{wide}\n{{% endif %}}",
+    }
+    assert [line.split(":")[0] for line in too_wide({"q": question})] == [
+        "q help",
+        "q choice",
+        "q validator",
     ]
 
 
@@ -226,7 +236,6 @@ def _interactive_copy(destination: Path, keys: dict[str, str]) -> tuple[str, dic
     """Answer copier's questions through a terminal (a pty, 80 columns), as a person would:
     `keys` for the named questions, Enter (the default) for every other. Returns the screen
     text (escape sequences removed) and the answers file."""
-    pexpect = pytest.importorskip("pexpect", reason="pexpect is in the dev group")
     asked = [name for name in COPIER_YML if name in QUESTIONS]
     patterns = [re.escape(_first_line(name)) for name in asked]
     child = pexpect.spawn(

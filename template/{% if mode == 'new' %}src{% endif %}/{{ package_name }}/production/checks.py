@@ -68,8 +68,6 @@ CHECKS: dict[str, Check] = {
     "migrations": _migrations,
     "backups": backups,
 }
-# What an answer's own file checks (metrics.py: who may read /metrics).
-for _answer in ("metrics",):
-    _module = optional_module(_answer)
-    if _module is not None:
-        CHECKS[_answer] = _module.doctor_check
+# The `metrics` answer's file has a check of its own: who may read /metrics.
+if (_metrics := optional_module("metrics")) is not None:
+    CHECKS["metrics"] = _metrics.doctor_check
