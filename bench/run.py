@@ -76,13 +76,19 @@ GOALS: tuple[tuple[str, str, float], ...] = (
 # What an answer may add to the whole stack's CPU per request, in microseconds (issue 17).
 COST_GOALS: tuple[tuple[str, str, float], ...] = (
     ("production_metrics", "production", 10.0),  # the `metrics` answer
+    # `error_monitoring` with a DSN: nothing of it runs for a request that does not fail.
+    ("production_sentry", "production_metrics", 10.0),
 )
 # The answers of each service the variants run on (besides the default ones).
 SERVICE_ANSWERS: dict[str, dict[str, Any]] = {
     "memory": {"rate_limit_store": "memory"},
     "redis": {"rate_limit_store": "redis"},
-    "metrics": {"rate_limit_store": "memory", "metrics": True},
+    # Both observability answers: metrics, and Sentry when SENTRY_DSN is set.
+    "metrics": {"rate_limit_store": "memory", "metrics": True, "error_monitoring": True},
 }
+# Where the Sentry variant's SDK would send an event (the discard port): none is sent, as no
+# request fails, but the SDK is started as in production.
+BENCH_SENTRY_DSN = "http://bench-key@127.0.0.1:9/1"
 BENCH_USER = "bench@example.com"
 # Environment variables that would change how the servers run, whoever started the benchmark.
 _SCRUBBED_ENV = (
@@ -858,6 +864,10 @@ def make_variants(args: argparse.Namespace) -> list[Variant]:
             Variant("production_metrics", "whole stack + metrics", "metrics", app, True, {},
                     me, "bare", True, True, True, True)
         )  # fmt: skip
+        variants.append(
+            Variant("production_sentry", "stack, metrics + Sentry", "metrics", app, True,
+                    {"SENTRY_DSN": BENCH_SENTRY_DSN}, me, "bare", True, True, True, True)
+        )  # fmt: skip
     if not args.no_peer:
         variants.append(
             Variant("peer", "peer stack", "memory", "peer_app:app", False, {}, me, "bare",
@@ -1112,7 +1122,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-metrics",
         action="store_true",
-        help="skip the whole stack with the metrics answer on (a third service to render)",
+        help="skip the whole stack with the observability answers on, metrics and metrics + "
+        "Sentry (a third service to render)",
     )
     parser.add_argument(
         "--no-healthz",

@@ -40,12 +40,13 @@ RUN_SETS = {
     },
     "database-postgresql": {"project_name": "My Service", "database": "postgresql"},
     # The heaviest: every observability answer on too.
-    "auth-oidc-store-redis-database-postgresql-metrics": {
+    "auth-oidc-store-redis-database-postgresql-observability": {
         "project_name": "My Service",
         "auth": "oidc",
         "rate_limit_store": "redis",
         "database": "postgresql",
         "metrics": True,
+        "error_monitoring": True,
     },
 }
 STACK_QUESTIONS = ("auth", "rate_limit_store", "database")

@@ -50,6 +50,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     },
     # Each observability answer on (a yes/no: not among the choices above).
     "metrics": {"project_name": "My Service", "metrics": True},
+    "error_monitoring": {"project_name": "My Service", "error_monitoring": True},
     "awkward-text": {
         "project_name": 'Café "Orders" API',
         "description": 'Takes orders; says "thanks" \\ never <crashes> & more.',

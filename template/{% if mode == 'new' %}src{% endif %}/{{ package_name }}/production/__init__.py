@@ -80,9 +80,12 @@ def install(app: FastAPI, settings: Settings) -> None:
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
     )
-    # What an answer adds as a file of its own: metrics.py for `metrics`.
+    # What an answer adds as a file of its own: metrics.py for `metrics`, error_monitoring.py
+    # for `error_monitoring`.
     metrics = optional_module("metrics")
     observer = metrics.setup(app, settings) if metrics is not None else None
+    monitoring = optional_module("error_monitoring")
+    error_reporter = monitoring.setup(settings) if monitoring is not None else None
     limiter = RateLimiter(settings) if settings.rate_limit_enabled else None
     document_problems(app, limiter)
     gate = Gate(limiter)
@@ -96,6 +99,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         max_body_bytes=settings.max_body_bytes or None,
         security_headers=_security_headers(app, settings),
         observer=observer,
+        error_reporter=error_reporter,
     )
     if settings.cors_origins:
         # In front of the edge: a browser's preflight, which carries no credentials, is answered

@@ -9,7 +9,9 @@ for a failed dependency), never a stack trace. With a body limit, a request body
 refused with a 413 as soon as it is known to be too big: from its Content-Length before a byte is
 read, or, for a streamed body, at the chunk that passes the limit. With `SecurityHeaders`, every
 response carries the security headers it does not set itself. With an observer (metrics.py,
-for the `metrics` answer), each request is counted as its access line is written.
+for the `metrics` answer), each request is counted as its access line is written. With an error
+reporter (error_monitoring.py, for the `error_monitoring` answer), an exception that escapes
+`serve` is sent on where it is logged.
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ from .logging import access_line_writer, caller_var, request_id_of, request_id_v
 from .problems import ProblemError, send_problem
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    # What is told of an exception that escaped a request (error_monitoring.py's `report`).
+    ErrorReporter = Callable[[BaseException, Scope], None]
 
 Headers = list[tuple[bytes, bytes]]
 # Where the edge puts the template of the route a request is for (None: no route matches).
@@ -127,12 +132,14 @@ class RequestBoundary:
         max_body_bytes: int | None = None,
         security_headers: SecurityHeaders | None = None,
         observer: RequestObserver | None = None,
+        error_reporter: ErrorReporter | None = None,
     ) -> None:
         self.app = app
         self.header = request_id_header.lower().encode("latin-1")
         self.max_body_bytes = max_body_bytes
         self.security_headers = security_headers
         self.observer = observer
+        self.error_reporter = error_reporter
         # Made from the logging configuration in force when the edge is made.
         self.write_access_line = access_line_writer()
         self.error_log = structlog.get_logger("errors").bind()
@@ -189,6 +196,8 @@ class RequestBoundary:
             self.error_log.exception(
                 "unhandled_error", error=type(exc).__name__, path=scope["path"]
             )
+            if self.error_reporter is not None:
+                self.error_reporter(exc, scope)
             if not response_started:
                 await send_problem(send, problem, scope["path"], [id_header, *defaults])
         finally:

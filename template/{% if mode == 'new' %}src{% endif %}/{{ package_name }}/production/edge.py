@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from .auth.policy import Permission
     from .auth.principal import Principal
-    from .boundary import RequestObserver, SecurityHeaders
+    from .boundary import ErrorReporter, RequestObserver, SecurityHeaders
     from .ratelimit import RateLimiter
     from .ratelimit_core import Headers, Limit
 
@@ -217,6 +217,7 @@ class Edge(RequestBoundary):
         max_body_bytes: int | None = None,
         security_headers: SecurityHeaders | None = None,
         observer: RequestObserver | None = None,
+        error_reporter: ErrorReporter | None = None,
     ) -> None:
         super().__init__(
             app,
@@ -224,6 +225,7 @@ class Edge(RequestBoundary):
             max_body_bytes=max_body_bytes,
             security_headers=security_headers,
             observer=observer,
+            error_reporter=error_reporter,
         )
         self.gate = gate
 

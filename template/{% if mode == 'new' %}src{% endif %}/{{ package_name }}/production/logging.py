@@ -66,11 +66,13 @@ def _is_sensitive(key: str) -> bool:
     return _SENSITIVE_KEY.search(key) is not None
 
 
-def _redact(value: Any) -> Any:
+def redact(value: Any) -> Any:
+    """`value` with the values of keys that name secrets replaced, at any depth (the rules of
+    the log lines, which Sentry's events follow too)."""
     if isinstance(value, dict):
-        return {k: REDACTED if _is_sensitive(str(k)) else _redact(v) for k, v in value.items()}
+        return {k: REDACTED if _is_sensitive(str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact(v) for v in value]
+        return [redact(v) for v in value]
     return value
 
 
@@ -89,7 +91,7 @@ def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
         if _is_sensitive(key):
             event_dict[key] = REDACTED
         elif isinstance(value := event_dict[key], dict | list | tuple):
-            event_dict[key] = _redact(value)
+            event_dict[key] = redact(value)
     return event_dict
 
 
