@@ -46,6 +46,7 @@ RUN_SETS = {
         "rate_limit_store": "redis",
         "database": "postgresql",
         "metrics": True,
+        "tracing": True,
         "error_monitoring": True,
     },
 }

@@ -50,6 +50,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     },
     # Each observability answer on (a yes/no: not among the choices above).
     "metrics": {"project_name": "My Service", "metrics": True},
+    "tracing": {"project_name": "My Service", "tracing": True},
     "error_monitoring": {"project_name": "My Service", "error_monitoring": True},
     "awkward-text": {
         "project_name": 'Café "Orders" API',
@@ -193,13 +194,33 @@ def test_the_everyday_tooling_is_valid(project: Path) -> None:
 
 def test_the_observability_files_are_valid(project: Path) -> None:
     """With `metrics`: alert rules that parse (and pass promtool where it is installed), a
-    Prometheus config scraping the service's job, a dashboard that is JSON, and a compose file
-    valid against the compose spec. Whether the rules name metrics /metrics really serves is
-    the service's own test (test_metrics.py)."""
+    Prometheus config scraping the service's job and a dashboard that is JSON; with `tracing`:
+    a collector config that takes OTLP/HTTP and exports traces; with either, a compose file
+    valid against the compose spec, with the services of what was chosen. Whether the rules
+    name metrics /metrics really serves is the service's own test (test_metrics.py)."""
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     folder = project / "deploy" / "observability"
-    if not answers.get("metrics"):
+    if not (answers.get("metrics") or answers.get("tracing")):
         assert not folder.exists()
+        return
+    schema = ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    done = subprocess.run([*schema, str(folder / "compose.yaml")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    services = set(yaml.safe_load((folder / "compose.yaml").read_text())["services"])
+    expected = {"prometheus", "grafana"} if answers.get("metrics") else set()
+    if answers.get("tracing"):
+        expected |= {"otel-collector", "jaeger"}
+    assert services == expected
+    collector = folder / "otel-collector.yaml"
+    assert collector.exists() == bool(answers.get("tracing"))
+    if answers.get("tracing"):
+        config = yaml.safe_load(collector.read_text())
+        assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
+        pipeline = config["service"]["pipelines"]["traces"]
+        assert set(pipeline["exporters"]) <= set(config["exporters"])
+        assert set(pipeline["processors"]) <= set(config["processors"])
+    if not answers.get("metrics"):
+        assert not (folder / "alerts.yml").exists()
         return
     rules = yaml.safe_load((folder / "alerts.yml").read_text())
     alerts = [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
@@ -209,9 +230,6 @@ def test_the_observability_files_are_valid(project: Path) -> None:
     dashboard = json.loads((folder / "grafana" / "dashboards" / "service.json").read_text())
     assert dashboard["panels"]
     assert answers["project_name"] in dashboard["title"]
-    schema = ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
-    done = subprocess.run([*schema, str(folder / "compose.yaml")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
     if shutil.which("promtool"):
         checked = subprocess.run(
             ["promtool", "check", "rules", str(folder / "alerts.yml")],

@@ -23,7 +23,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .auth import backend as auth_backend
 from .auth.guard import document_security, public_endpoint, refuse_undecided_routes
-from .boundary import SecurityHeaders
+from .boundary import Observers, SecurityHeaders
 from .cors import Cors
 from .edge import Edge, Gate
 from .errors import external_call, install_error_handlers
@@ -51,10 +51,21 @@ __all__ = [
     "make_http_client",
     "no_rate_limit",
     "rate_limit",
+    "telemetry",
 ]
 
 # FastAPI(telemetry=...) unless FASTAPI_TELEMETRY is set: no OpenTelemetry from FastAPI itself.
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+def telemetry(settings: Settings) -> TelemetryConfig | None:
+    """FastAPI(telemetry=...): its server spans on this service's tracer with the `tracing`
+    answer (tracing.py); everything FastAPI offers with FASTAPI_TELEMETRY=true (for an SDK you
+    set up yourself); else none of it."""
+    if (tracing := optional_module("tracing")) is not None:
+        config: TelemetryConfig = tracing.telemetry_config(settings)
+        return config
+    return None if settings.fastapi_telemetry else TELEMETRY_OFF
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -80,10 +91,14 @@ def install(app: FastAPI, settings: Settings) -> None:
         summary="Readiness: every dependency answers",
         responses={503: {"description": "A dependency is unavailable"}},
     )
-    # What an answer adds as a file of its own: metrics.py for `metrics`, error_monitoring.py
-    # for `error_monitoring`.
-    metrics = optional_module("metrics")
-    observer = metrics.setup(app, settings) if metrics is not None else None
+    # What an answer adds as a file of its own: metrics.py for `metrics`, tracing.py for
+    # `tracing`, error_monitoring.py for `error_monitoring`.
+    observers = []
+    if (metrics := optional_module("metrics")) is not None:
+        observers.append(metrics.setup(app, settings))
+    if (tracing := optional_module("tracing")) is not None:
+        observers.append(tracing.setup(settings))
+    observer = Observers.of(observers)
     monitoring = optional_module("error_monitoring")
     error_reporter = monitoring.setup(settings) if monitoring is not None else None
     limiter = RateLimiter(settings) if settings.rate_limit_enabled else None

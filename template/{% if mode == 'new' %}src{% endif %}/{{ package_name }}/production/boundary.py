@@ -27,7 +27,7 @@ from .logging import access_line_writer, caller_var, request_id_of, request_id_v
 from .problems import ProblemError, send_problem
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Sequence
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,11 +40,34 @@ ROUTE_KEY = "prodbridge.route"
 
 
 class RequestObserver(Protocol):
-    """What sees every request begin and end (metrics.py's RequestMetrics)."""
+    """What sees every request begin and end (metrics.py's RequestMetrics, tracing.py's
+    RequestSpan): `begin` runs once the request ID is set, `end` once the access line is out."""
 
     def begin(self) -> None: ...
 
     def end(self, scope: Scope, route: str | None, status: int, seconds: float) -> None: ...
+
+
+class Observers:
+    """Several observers as one (metrics.py's and tracing.py's, when both answers are on)."""
+
+    def __init__(self, *observers: RequestObserver) -> None:
+        self.observers = observers
+
+    @classmethod
+    def of(cls, observers: Sequence[RequestObserver]) -> RequestObserver | None:
+        """None, the one observer, or all of them as one."""
+        if len(observers) > 1:
+            return cls(*observers)
+        return observers[0] if observers else None
+
+    def begin(self) -> None:
+        for observer in self.observers:
+            observer.begin()
+
+    def end(self, scope: Scope, route: str | None, status: int, seconds: float) -> None:
+        for observer in self.observers:
+            observer.end(scope, route, status, seconds)
 
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"

@@ -71,6 +71,9 @@ CHECKS: dict[str, Check] = {
 # The `metrics` answer's file has a check of its own: who may read /metrics.
 if (_metrics := optional_module("metrics")) is not None:
     CHECKS["metrics"] = _metrics.doctor_check
+# The `tracing` answer's: where spans go.
+if (_tracing := optional_module("tracing")) is not None:
+    CHECKS["tracing"] = _tracing.doctor_check
 # The `error_monitoring` answer's: whether errors reach Sentry.
 if (_monitoring := optional_module("error_monitoring")) is not None:
     CHECKS["error-monitoring"] = _monitoring.doctor_check

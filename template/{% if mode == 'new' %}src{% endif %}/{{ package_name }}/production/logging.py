@@ -80,7 +80,7 @@ def redact(value: Any) -> Any:
 # line has only these, so the check that runs on every request is one set difference.
 _PLAIN_KEYS = frozenset(
     {"event", "level", "timestamp", "logger", "request_id", "method", "path", "status"}
-    | {"principal"}
+    | {"principal", "trace_id", "span_id"}
     | {"duration_ms", "error", "dependency", "check"}
 )
 
@@ -95,8 +95,20 @@ def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
     return event_dict
 
 
+# What an answer's module adds to every line, the access line included: functions giving the
+# fields for the current context, or None (tracing.py's trace and span IDs).
+_line_fields: list[Callable[[], dict[str, str] | None]] = []
+
+
+def add_line_fields(fields: Callable[[], dict[str, str] | None]) -> None:
+    """Add `fields()` to every log line from now on."""
+    if fields not in _line_fields:
+        _line_fields.append(fields)
+
+
 def add_request_id_and_time(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """The request ID and caller of the request being served, if any, and the time (UTC).
+    """The request ID and caller of the request being served, if any, the fields answers add,
+    and the time (UTC).
 
     The time stays a datetime: orjson writes it as RFC 3339 far faster than formatting it here.
     """
@@ -106,6 +118,9 @@ def add_request_id_and_time(_: WrappedLogger, __: str, event_dict: EventDict) ->
         caller = caller_var.get()
         if caller is not None:
             event_dict.setdefault("principal", caller)
+    for fields in _line_fields:
+        if (found := fields()) is not None:
+            event_dict.update(found)
     event_dict["timestamp"] = datetime.now(UTC)
     return event_dict
 
@@ -196,6 +211,9 @@ def access_line_writer() -> Callable[[str, str, str, int, float, str | None], No
         }
         if principal is not None:
             line["principal"] = principal
+        for fields in _line_fields:
+            if (found := fields()) is not None:
+                line.update(found)
         # get_contextvars() copies the whole context: not while nothing was ever bound.
         if _BOUND_VARS is None or _BOUND_VARS:
             context = structlog.contextvars.get_contextvars()
