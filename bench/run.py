@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -51,6 +52,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +81,24 @@ COST_GOALS: tuple[tuple[str, str, float], ...] = (
     # `error_monitoring` with a DSN: nothing of it runs for a request that does not fail.
     ("production_sentry", "production_metrics", 10.0),
 )
+# Costs reported without a goal: (variant, over which variant).
+REPORTED_COSTS: tuple[tuple[str, str], ...] = (
+    ("production_tracing", "production"),  # the `tracing` answer, its spans exported
+    ("production_tracing_tenth", "production"),  # ... with one trace in ten sampled
+)
+# The standard OTel sampler variables for one trace in ten (a caller's sampled flag aside).
+TENTH_SAMPLED = {
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+}
 # The answers of each service the variants run on (besides the default ones).
 SERVICE_ANSWERS: dict[str, dict[str, Any]] = {
     "memory": {"rate_limit_store": "memory"},
     "redis": {"rate_limit_store": "redis"},
     # Both observability answers: metrics, and Sentry when SENTRY_DSN is set.
     "metrics": {"rate_limit_store": "memory", "metrics": True, "error_monitoring": True},
+    # Tracing on its own: with the answer on, every request is a span.
+    "tracing": {"rate_limit_store": "memory", "tracing": True},
 }
 # Where the Sentry variant's SDK would send an event (the discard port): none is sent, as no
 # request fails, but the SDK is started as in production.
@@ -765,6 +779,37 @@ def log_in(service: Service, workdir: Path, password: str, args: argparse.Namesp
         raise
 
 
+class _OtlpSink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint that takes every batch of spans and keeps only their count."""
+
+    batches = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            type(self).batches += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+_sink_server: list[ThreadingHTTPServer] = []
+
+
+def otlp_sink_url() -> str:
+    """Where the tracing service exports its spans: a sink in this process, started once."""
+    if not _sink_server:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _OtlpSink)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _sink_server.append(server)
+    return f"http://127.0.0.1:{_sink_server[0].server_port}"
+
+
 def prepare_services(
     args: argparse.Namespace,
     workdir: Path,
@@ -813,6 +858,9 @@ def prepare_services(
             # does not depend on it.
             "ACCESS_TOKEN_MINUTES": "1440",
         }
+        if key == "tracing":
+            # Spans exported as in production, in batches, to a sink in this process.
+            service_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_sink_url()
         if key == "redis":
             service_env["REDIS_URL"] = args.redis_url
             # Fresh counters for every run; the keys expire with their window (a minute).
@@ -867,6 +915,15 @@ def make_variants(args: argparse.Namespace) -> list[Variant]:
         variants.append(
             Variant("production_sentry", "stack, metrics + Sentry", "metrics", app, True,
                     {"SENTRY_DSN": BENCH_SENTRY_DSN}, me, "bare", True, True, True, True)
+        )  # fmt: skip
+    if not args.no_tracing:
+        variants.append(
+            Variant("production_tracing", "stack + tracing", "tracing", app, True, {}, me, "bare",
+                    True, True, True, True)
+        )  # fmt: skip
+        variants.append(
+            Variant("production_tracing_tenth", "stack + tracing 10%", "tracing", app, True,
+                    TENTH_SAMPLED, me, "bare", True, True, True, True)
         )  # fmt: skip
     if not args.no_peer:
         variants.append(
@@ -930,7 +987,9 @@ def run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     log("preparing the services (render, uv sync, migrate, create-user, log in) ...")
     db_dir = database_dir()
     try:
-        keys = ("memory", "redis") if args.no_metrics else ("memory", "redis", "metrics")
+        keys = ("memory", "redis")
+        keys += () if args.no_metrics else ("metrics",)
+        keys += () if args.no_tracing else ("tracing",)
         services, versions = prepare_services(args, workdir, db_dir, keys=keys)
         variants = make_variants(args)
         results: dict[str, list[Measurement]] = {v.key: [] for v in variants}
@@ -1003,7 +1062,17 @@ def run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "met": cpu - base_cpu <= most,
             }
         )
-    problems = [
+    if "production_tracing" in results and _OtlpSink.batches == 0:
+        problems_tracing = ["production_tracing: no spans reached the OTLP sink"]
+    else:
+        problems_tracing = []
+    for key, versus in REPORTED_COSTS:
+        if key not in results or versus not in results:
+            continue
+        cpu, base_cpu = (summary[k]["median_cpu_us_per_request"] for k in (key, versus))
+        if cpu is not None and base_cpu is not None:
+            goals.append({"variant": key, "versus": versus, "cost_us": round(cpu - base_cpu, 1)})
+    problems = problems_tracing + [
         f"{v.key} {p}"
         for v in variants
         if v.access_log
@@ -1032,7 +1101,8 @@ def run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "ratio_per_round": summary["production"]["ratio_per_round"],
         "ratio_redis": summary["redis"]["ratio"],
         "goals": goals,
-        "meets_goal": all(goal["met"] for goal in goals),
+        "meets_goal": all(goal.get("met", True) for goal in goals),
+        "otlp_batches": _OtlpSink.batches,
         "problems": problems,
     }
 
@@ -1077,6 +1147,12 @@ def format_summary(result: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append("  goals (median requests/s over median requests/s, same run):")
         labels = {key: v["label"] for key, v in load["variants"].items()}
         for goal in load["goals"]:
+            if "cost_us" in goal and "met" not in goal:
+                lines.append(
+                    f"    {labels[goal['variant']]} - {labels[goal['versus']]}: "
+                    f"{goal['cost_us']:+.1f} us of CPU per request (medians), reported"
+                )
+                continue
             if "cost_us" in goal:
                 lines.append(
                     f"    {labels[goal['variant']]} - {labels[goal['versus']]}: "
@@ -1090,6 +1166,8 @@ def format_summary(result: dict[str, Any], args: argparse.Namespace) -> str:
                 f"{goal['ratio']:.2f} (per round {per_round}), goal >= {goal['goal']:.2f}: "
                 + ("MET" if goal["met"] else "MISSED")
             )
+        if load.get("otlp_batches"):
+            lines.append(f"  the tracing service exported {load['otlp_batches']} OTLP batches")
         lines.append("  verdict: " + ("MEETS every goal" if load["meets_goal"] else "BELOW a goal"))
         lines.extend(f"  WARNING: {p}" for p in load["problems"])
     return "\n".join(lines)
@@ -1118,6 +1196,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip the peer stack (asgi-correlation-id, a BaseHTTPMiddleware access log, "
         "slowapi, the user loaded from the database per request)",
+    )
+    parser.add_argument(
+        "--no-tracing",
+        action="store_true",
+        help="skip the whole stack with the tracing answer on (a fourth service to render)",
     )
     parser.add_argument(
         "--no-metrics",

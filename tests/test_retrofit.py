@@ -10,6 +10,7 @@ names the planted problems; the added workflow and Dockerfile pass their linters
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -17,12 +18,15 @@ import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -166,7 +170,7 @@ class Retrofitted:
         return done
 
 
-def retrofit(case: Prototype, destination: Path) -> Retrofitted:
+def retrofit(case: Prototype, destination: Path, **answers: object) -> Retrofitted:
     shutil.copytree(
         PROTOTYPES / case.name,
         destination,
@@ -179,6 +183,7 @@ def retrofit(case: Prototype, destination: Path) -> Retrofitted:
     git(destination, "commit", "-qm", "the prototype")
     # As a user runs it (the CLI, not -q), to read the closing message it prints.
     cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
+    cli += [f"--data={name}={value}" for name, value in answers.items()]
     copy = subprocess.run(
         [*cli, str(TEMPLATE_ROOT), str(destination)],
         capture_output=True, text=True, timeout=1200, env=project_env() | {"NO_COLOR": "1"},
@@ -807,3 +812,106 @@ def test_fuzzing_the_edge_finds_nothing_of_the_layers(
         f"schemathesis against {FUZZED}'s edge: {cases[1]} test cases, 0 failures of the "
         f"layer's, {len(theirs)} of the app's own ({', '.join(sorted({c for c, _, _ in theirs}))})",
     )
+
+
+# -- The observability answers behind the edge -------------------------------------------------
+class FakeSentry:
+    """Sentry's ingestion endpoint on loopback: it keeps every envelope a served app sends."""
+
+    def __init__(self) -> None:
+        received: list[bytes] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                received.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.dsn = f"http://retrofit-key@127.0.0.1:{self.server.server_port}/7"
+
+    def __enter__(self) -> FakeSentry:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def events(self) -> list[dict[str, Any]]:
+        """The error events received so far (an envelope: a header line, then item pairs)."""
+        found = []
+        for body in self.received:
+            lines = body.split(b"\n")
+            for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+                if json.loads(header).get("type") == "event":
+                    found.append(json.loads(payload))
+        return found
+
+
+def requests_counted(text: str, route: str, status: str) -> float:
+    """A GET counter's value in Prometheus' text format (0 when it has no sample)."""
+    sample = f'http_requests_total{{method="GET",route="{route}",status="{status}"}} '
+    found = [line for line in text.splitlines() if line.startswith(sample)]
+    return float(found[0].removeprefix(sample)) if found else 0.0
+
+
+OBSERVED = ("fastapi-package", "flask-factory")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in OBSERVED]
+)
+def test_metrics_and_error_monitoring_work_behind_the_edge(name: str, tmp_path: Path) -> None:
+    """A retrofit with `metrics` and `error_monitoring`: /metrics counts the app's routes by
+    their templates (a thousand unknown paths are one label) and refuses a caller with no key;
+    an error in the app's own code reaches a fake Sentry with the request ID, and no key."""
+    case = CASES[name]
+    retrofitted = retrofit(case, tmp_path / name, metrics=True, error_monitoring=True)
+    limits = {"RATE_LIMIT_DEFAULT": "10000/minute"}
+    with (
+        FakeSentry() as sentry,
+        serving(retrofitted, tmp_path, SENTRY_DSN=sentry.dsn, **limits) as served,
+    ):
+        client = served.client
+        headers = {case.key_header: served.key, **dict(case.own_auth)}
+        for _ in range(3):
+            assert client.get(case.route, headers=headers).status_code == 200
+        for number in range(1000):
+            assert client.get(f"/no/such/{number}").status_code == 404
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        scraped = client.get("/metrics", headers=headers)
+        assert scraped.status_code == 200
+        text = scraped.text
+        assert requests_counted(text, case.route, "200") == 3
+        assert requests_counted(text, "unmatched", "404") == 1000
+        assert "/no/such/" not in text  # never a raw path
+        assert "http_request_duration_seconds_bucket" in text
+
+        # The app's own code fails: its table is gone.
+        database = retrofitted.root / case.database.format(tmp=tmp_path)  # type: ignore[union-attr]
+        table = "items" if name == "fastapi-package" else "notes"
+        with sqlite3.connect(database) as connection:
+            connection.execute(f"DROP TABLE {table}")
+        failed = client.get(case.route, headers=headers)
+        assert failed.status_code in (500, 503), failed.text
+        assert failed.json()["request_id"] == failed.headers["X-Request-ID"]
+        deadline = time.monotonic() + 10
+        while not sentry.events() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    (event,) = sentry.events()
+    assert event["tags"]["request_id"] == failed.headers["X-Request-ID"]
+    assert event["tags"]["principal"] == "smoke"  # the key's name, never the key
+    assert event["request"] == {"method": "GET", "url": case.route}
+    assert event["exception"]["values"][-1]["type"] == "OperationalError"
+    assert served.key.encode() not in b"".join(sentry.received)

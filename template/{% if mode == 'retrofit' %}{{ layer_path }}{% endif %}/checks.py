@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import check_routes, load_app
+from . import check_routes, load_app, optional_module
 from .access import PUBLIC, SESSION, load_routes
 from .doctor import Check, CheckFailedError, backups, environment, proxies, rate_limits
 from .settings import production_problems
@@ -67,3 +67,9 @@ CHECKS: dict[str, Check] = {
     "rate-limits": rate_limits,
     "backups": _backups,
 }
+# The observability answers' files have checks of their own: who may read /metrics, and
+# whether errors reach Sentry.
+if (_metrics := optional_module("prometheus")) is not None:
+    CHECKS["metrics"] = _metrics.doctor_check
+if (_monitoring := optional_module("error_monitoring")) is not None:
+    CHECKS["error-monitoring"] = _monitoring.doctor_check

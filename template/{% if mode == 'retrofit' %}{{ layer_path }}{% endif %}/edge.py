@@ -34,7 +34,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from .access import Caller, Keys, RouteTable, Rule, allowed
-from .boundary import BodyTooLargeError, Headers, RequestBoundary, SecurityHeaders
+from .boundary import ROUTE_KEY, BodyTooLargeError, Headers, RequestBoundary, SecurityHeaders
 from .health import sqlite_check
 from .logging import caller_var
 from .problems import ProblemError, send_problem
@@ -43,8 +43,11 @@ from .ratelimit_store import CounterStore, open_store
 from .readiness import add_readiness_check, readiness
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+    from .boundary import ErrorReporter, RequestObserver
     from .settings import Settings
 
 PRINCIPAL_HEADER = b"x-auth-principal"
@@ -56,16 +59,38 @@ log = structlog.get_logger(__name__)
 class Edge(RequestBoundary):
     """The production layer's checks in front of `app` (any ASGI app)."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, routes: RouteTable) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        routes: RouteTable,
+        *,
+        metrics: ModuleType | None = None,
+        error_reporter: ErrorReporter | None = None,
+    ) -> None:
+        """`metrics`: prometheus.py, for the `metrics` answer (/metrics, and the RED metrics
+        updated per request); `error_reporter`: error_monitoring.py's `report`."""
         # A browser app's headers (no CSP of ours, framing by its own pages), each only where
         # the app's response does not set it.
         security_headers = SecurityHeaders(api=False, hsts=settings.environment == "production")
+        observer: RequestObserver | None = None
+        scrape = None
+        if metrics is not None:
+            observer = metrics.request_metrics()
+            scrape = SimpleNamespace(
+                module=metrics,
+                networks=metrics.allowed_networks(settings),
+                backups=metrics.backup_registry(settings.backup_dir),
+            )
         super().__init__(
             app,
             request_id_header=settings.request_id_header,
             max_body_bytes=settings.max_body_bytes or None,
             security_headers=security_headers if settings.security_headers else None,
+            observer=observer,
+            error_reporter=error_reporter,
         )
+        self.metrics, self.scrape = metrics, scrape
         self.settings = settings
         self.routes = routes
         self.keys = Keys(settings.api_keys)
@@ -100,6 +125,7 @@ class Edge(RequestBoundary):
         the caller's headers. `extra` gets the RateLimit headers."""
         path, method = scope["path"], scope["method"]
         if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
+            scope[ROUTE_KEY] = path  # for the metrics' labels
             await self._health(path, send)
             return
         if method == "OPTIONS" and self.routes.methods(path):
@@ -111,6 +137,12 @@ class Edge(RequestBoundary):
         rule = self.routes.find(method, path)
         presented = _header(scope, self.key_header)
         caller = self.keys.caller(presented)
+        if self.metrics is not None:
+            if path == "/metrics" and method in ("GET", "HEAD") and rule is None:
+                await self._metrics(scope, caller, presented, send)
+                return
+            # The route's template, for the metrics' labels (never the raw path).
+            scope[ROUTE_KEY] = rule.path if rule is not None else None
         if self.settings.rate_limit_enabled:
             # Before the route check: probing for routes counts against the prober too.
             refusal, limit_headers = await self._count(scope, rule, caller)
@@ -176,6 +208,24 @@ class Edge(RequestBoundary):
             who = f"ip:{client[0] if client else 'unknown'}"
         counted = count_now(store, limit, who)  # most requests: no coroutine, no round trip
         return counted if counted is not None else await count(store, limit, who)
+
+    async def _metrics(
+        self, scope: Scope, caller: Caller | None, presented: str | None, send: Send
+    ) -> None:
+        """/metrics: for a caller with a key, a client on METRICS_ALLOW's networks (the
+        Prometheus server), or anyone with METRICS_PUBLIC=true; not rate limited."""
+        scrape, settings = self.scrape, self.settings
+        assert scrape is not None  # noqa: S101 - only called with the `metrics` answer's module
+        client = scope.get("client")
+        on_networks = scrape.module.on_networks(client[0] if client else None, scrape.networks)
+        if not (settings.metrics_public or caller is not None or on_networks):
+            rule = Rule("GET", "/metrics", "authenticated")
+            await send_problem(send, self._denial(rule, None, presented), scope["path"], [])
+            return
+        body = scrape.module.exposition(scrape.backups)
+        headers = [(b"content-type", scrape.module.CONTENT_TYPE.encode("latin-1"))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _denial(self, rule: Rule, caller: Caller | None, presented: str | None) -> ProblemError:
         log.warning(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     # What is told of an exception that escaped a request (error_monitoring.py's `report`).
-    ErrorReporter = Callable[[BaseException, Scope], None]
+    ErrorReporter = Callable[[BaseException, str, str], None]  # (exception, method, path)
 
 Headers = list[tuple[bytes, bytes]]
 # Where the edge puts the template of the route a request is for (None: no route matches).
@@ -220,7 +220,7 @@ class RequestBoundary:
                 "unhandled_error", error=type(exc).__name__, path=scope["path"]
             )
             if self.error_reporter is not None:
-                self.error_reporter(exc, scope)
+                self.error_reporter(exc, scope["method"], scope["path"])
             if not response_started:
                 await send_problem(send, problem, scope["path"], [id_header, *defaults])
         finally:
