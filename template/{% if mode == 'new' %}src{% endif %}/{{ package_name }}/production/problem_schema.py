@@ -53,7 +53,8 @@ FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 def document_problem_responses(operation: dict[str, Any], statuses: list[str]) -> None:
     """Add `statuses` to an operation's responses, and describe as a Problem each of its error
-    responses that has no body of its own, and FastAPI's 422."""
+    responses: as the only body where it documents none of its own (and FastAPI's 422), beside
+    its own body where it does."""
     responses = operation.setdefault("responses", {})
     for status in statuses:
         responses.setdefault(status, {"description": PROBLEM_DESCRIPTIONS[status]})
@@ -66,3 +67,7 @@ def document_problem_responses(operation: dict[str, Any], statuses: list[str]) -
         # The route's own error responses without a body of their own, and FastAPI's 422.
         if not content or schema == {} or ref.endswith(FASTAPI_ERROR_SCHEMAS):
             response["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
+        else:
+            # A body of its own (a response the route returns itself), or, for an HTTPException
+            # of this status, which the error handlers answer as problem+json, a Problem.
+            content.setdefault("application/problem+json", {"schema": PROBLEM_REF})
