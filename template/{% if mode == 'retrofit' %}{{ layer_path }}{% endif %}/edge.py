@@ -214,11 +214,13 @@ class Edge(RequestBoundary):
     ) -> None:
         """/metrics: for a caller with a key, a client on METRICS_ALLOW's networks (the
         Prometheus server), or anyone with METRICS_PUBLIC=true; not rate limited."""
-        scrape, settings = self.scrape, self.settings
+        scrape = self.scrape
         assert scrape is not None  # noqa: S101 - only called with the `metrics` answer's module
         client = scope.get("client")
-        on_networks = scrape.module.on_networks(client[0] if client else None, scrape.networks)
-        if not (settings.metrics_public or caller is not None or on_networks):
+        host = client[0] if client else None
+        if caller is None and not scrape.module.may_read_without_credentials(
+            self.settings, host, scrape.networks
+        ):
             rule = Rule("GET", "/metrics", "authenticated")
             await send_problem(send, self._denial(rule, None, presented), scope["path"], [])
             return
