@@ -72,7 +72,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     if settings.auto_migrate if args.migrate is None else args.migrate:
         migrate.upgrade(settings.database_url)
-    metrics = optional_module("metrics")
+    metrics = optional_module("prometheus")
     if metrics is not None:
         metrics.prepare_workers(args.workers)  # where each worker counts, for /metrics to sum
     uvicorn.run(

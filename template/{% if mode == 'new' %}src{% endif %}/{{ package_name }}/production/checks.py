@@ -69,7 +69,7 @@ CHECKS: dict[str, Check] = {
     "backups": backups,
 }
 # The `metrics` answer's file has a check of its own: who may read /metrics.
-if (_metrics := optional_module("metrics")) is not None:
+if (_metrics := optional_module("prometheus")) is not None:
     CHECKS["metrics"] = _metrics.doctor_check
 # The `tracing` answer's: where spans go.
 if (_tracing := optional_module("tracing")) is not None:
