@@ -477,7 +477,15 @@ def main(argv: list[str] | None = None) -> int:
         "task: the retrofit goes on, PRODUCTION_GAP.md lists what is missing, and the final "
         "check fails with the reason)",
     )
+    parser.add_argument(
+        "--if-present",
+        action="store_true",
+        help="do nothing when the file is not there (copier update's task: it also runs in the "
+        "scratch copies copier renders, which hold the layer alone)",
+    )
     args = parser.parse_args(argv)
+    if args.if_present and not (args.root / args.file).is_file():
+        return 0
     try:
         result = add_requirements(
             args.root, args.file, args.require, lock=not args.no_lock, python=args.python
