@@ -16,6 +16,7 @@ and not a default under `--defaults`) is left to copier, which checks it in orde
 from __future__ import annotations
 
 import re
+import sys
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +102,66 @@ def _fit(text: str, width: int = 76) -> str:
     )
 
 
+# Answers changed on `copier update --data NAME=VALUE`, where the answer recorded in the project's
+# .copier-answers.yml differs. None: refused, with what to do by hand. Otherwise the note printed
+# before the update, about what the changed files do not do for the team.
+CHANGED_ON_UPDATE: dict[str, str | None] = {
+    "auth": None,
+    "mode": None,
+    "database": (
+        "database {old} -> {new}: the update switches the settings, the engine, the backups and "
+        "the dependencies, not the data. After it: run `uv lock` and commit uv.lock; set "
+        "DATABASE_URL (and TEST_DATABASE_URL for the tests) for the new database; run `migrate` "
+        "there; then copy the rows across yourself (a `backup` of the old database is the "
+        "copy to keep). docs/database.md says more."
+    ),
+    "rate_limit_store": (
+        "rate_limit_store {old} -> {new}: the update switches the store and the dependencies. "
+        "After it: run `uv lock` and commit uv.lock; with redis, set REDIS_URL in every "
+        "environment (and TEST_REDIS_URL where the tests run). Counters start from zero."
+    ),
+}
+REFUSED_ON_UPDATE = {
+    "auth": (
+        "auth={new} cannot replace auth={old} in `copier update`: each answer brings its own "
+        "tables, migrations and routes (users, API keys), and the update would delete the "
+        "migrations your database has applied. To switch by hand: make a service with "
+        "auth={new} in a new folder (`copier copy`), and move your code into it; or keep "
+        "auth={old} and add the other way of signing in to production/auth yourself."
+    ),
+    "mode": (
+        "mode={new} cannot replace mode={old} in `copier update`: a retrofit and a new service "
+        "are different layouts. Make a new copy instead."
+    ),
+}
+_noted: set[tuple[str, str, str]] = set()
+
+
+def _recorded_answers(conf: dict[str, Any]) -> dict[str, Any]:
+    """The answers the destination's answers file holds (empty on a first copy)."""
+    answers_file = str(conf.get("answers_file") or ".copier-answers.yml")
+    path = Path(str(conf.get("dst_path", "."))) / answers_file
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return loaded if isinstance(loaded, dict) and "_commit" in loaded else {}
+
+
+def _check_changes(given: dict[str, Any], recorded: dict[str, Any]) -> None:
+    """Refuse an answer that cannot change on update; say what a changed one leaves to do."""
+    for name, note in CHANGED_ON_UPDATE.items():
+        if name not in given or name not in recorded or str(given[name]) == str(recorded[name]):
+            continue
+        values = {"old": recorded[name], "new": given[name]}
+        if note is None:
+            raise UserMessageError(_fit(REFUSED_ON_UPDATE[name].format(**values)))
+        key = (name, str(values["old"]), str(values["new"]))
+        if key not in _noted:  # copier evaluates this more than once a run
+            _noted.add(key)
+            print(_fit(note.format(**values)), file=sys.stderr)
+
+
 @pass_context
 def check_answers_given(context: Context) -> bool:
     """False (the hidden entry is never asked), or a UserMessageError for a refused answer."""
@@ -112,6 +173,7 @@ def check_answers_given(context: Context) -> bool:
         given = {**dict(conf.get("user_defaults") or {}), **given}
     if not given:
         return False
+    _check_changes(given, _recorded_answers(conf))
     env = context.environment
     values = dict(context.get_all())
     # Under --defaults the answers not given are known too: their defaults, in question order.
