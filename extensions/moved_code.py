@@ -100,12 +100,15 @@ def with_context(
 
 
 def contexts(change: tuple[int, int, int, int]) -> list[tuple[int, int]]:
-    """The context to look for a change with, most first: as a unified diff has it, then less,
-    then on one side only (a neighbour the move kept). An insertion needs one line at least."""
-    found = []
-    for lines in range(CONTEXT, 0, -1):
-        found += [(lines, lines), (0, lines), (lines, 0)]
-    return found if change[0] == change[1] else [*found, (0, 0)]
+    """Each (lead, trail) of context to look for a change with. An insertion has no lines of
+    its own to find, so it needs some context."""
+    every = [(lead, trail) for lead in range(CONTEXT + 1) for trail in range(CONTEXT + 1)]
+    return every[1:] if change[0] == change[1] else every
+
+
+def weight(lines: list[str]) -> int:
+    """How much a block says about where it is: its lines that are not blank."""
+    return sum(1 for line in lines if line.strip())
 
 
 def find(block: list[str], lines: list[str]) -> int | None:
@@ -142,17 +145,30 @@ def place(
     stays: list[str],
     targets: list[tuple[str, list[str]]],
 ) -> Hunk | None:
-    """Where the new version has the lines a change of the team's touched: None when it keeps
-    them in `source` (copier's merge applies the change there), else a target holding them
-    exactly once, with as much context as still matches (`source` itself when none does)."""
+    """Where the new version has the lines a change of the team's touched. Each candidate (the
+    file it was in, and each of the move's targets) scores the most context around the change
+    that it holds (exactly once, for a target), counted in lines that are not blank. None when
+    the file it was in scores highest, ties included: copier's merge applies the change there
+    (or shows the conflict). Else the best target, with that context; `source` itself when no
+    candidate holds anything (the change has nowhere to go)."""
+    best: tuple[int, str, list[str], list[str]] | None = None
+    stays_score = 0
     for lead, trail in contexts(change):
         lines_before, lines_after = with_context(old, new, change, lead, trail)
-        if occurs(lines_before, stays):
-            return None
+        score = weight(lines_before)
+        if score == 0:
+            continue
+        if score > stays_score and occurs(lines_before, stays):
+            stays_score = score
         for target, lines in targets:
-            if find(lines_before, lines) is not None:
-                return Hunk(source, target, lines_before, lines_after)
-    return Hunk(source, source, *with_context(old, new, change, CONTEXT, CONTEXT))
+            if (best is None or score > best[0]) and find(lines_before, lines) is not None:
+                best = (score, target, lines_before, lines_after)
+    if best is None:
+        gone = with_context(old, new, change, CONTEXT, CONTEXT)
+        return None if stays_score else Hunk(source, source, *gone)
+    if stays_score >= best[0]:
+        return None
+    return Hunk(source, best[1], best[2], best[3])
 
 
 def before(root: Path, moves: dict[str, list[str]], ref_from: str, ref_to: str, src: str) -> int:
