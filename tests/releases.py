@@ -67,7 +67,7 @@ def tagged_history(into: Path) -> Path:
     git(into.parent, "clone", "--quiet", "--no-local", str(TEMPLATE_ROOT), into.name)
     for release in releases():
         if release.commit is not None and has_commit(release.commit):
-            git(into, "tag", release.tag, release.commit)
+            git(into, "tag", "--force", release.tag, release.commit)
     # The working tree, as `copier copy --vcs-ref HEAD` would render it.
     for path in into.iterdir():
         if path.name != ".git":
@@ -81,5 +81,5 @@ def tagged_history(into: Path) -> Path:
     git(into, "add", "-A")
     git(into, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q",
         "--allow-empty", "-m", f"Release {DECLARED}")  # fmt: skip
-    git(into, "tag", f"v{DECLARED}")
+    git(into, "tag", "--force", f"v{DECLARED}")  # the working tree, whatever is tagged so
     return into

@@ -63,7 +63,12 @@ def test_every_target_has_a_stack_here() -> None:
 def test_the_pipeline_passes_every_validator(copie: Any, target: str) -> None:
     project = render_target(copie, target)
     files = sorted((project / ".github" / "workflows").glob("*.yml"))
-    assert {f.name for f in files} >= {"ci.yml", "deploy.yml", "deploy-environment.yml"}
+    assert {f.name for f in files} >= {
+        "ci.yml",
+        "deploy.yml",
+        "deploy-environment.yml",
+        "template-update.yml",
+    }
     check(
         tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files, cwd=project
     )

@@ -7,10 +7,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from copier import run_copy, run_update
+from copier.errors import UserMessageError
 
-from .conftest import TEMPLATE_ROOT
+from .conftest import TEMPLATE_ROOT, run
+from .releases import DECLARED, tagged_history
 
 GIT_ENV = os.environ | {
     "GIT_AUTHOR_NAME": "Test",
@@ -18,6 +21,7 @@ GIT_ENV = os.environ | {
     "GIT_COMMITTER_NAME": "Test",
     "GIT_COMMITTER_EMAIL": "test@example.com",
 }
+HEAD = f"v{DECLARED}"  # the template as it is, in tagged_history's clone
 IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "site", ".ruff_cache", "results")
 
 
@@ -104,3 +108,79 @@ def test_update_to_a_new_version_keeps_user_edits(tmp_path: Path) -> None:
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
             assert "<<<<<<<" not in path.read_text(errors="replace"), path
+
+
+def made_at_head(tmp_path: Path) -> Path:
+    """A new service from this template as it is (uncommitted changes too, released in a clone
+    as the declared version), committed: its first commit is the copy's own."""
+    template = tagged_history(tmp_path / "prodbridge")
+    project = tmp_path / "orders"
+    run_copy(
+        str(template), project, defaults=True, unsafe=True, quiet=True, vcs_ref=HEAD,
+        data={"project_name": "Orders", "author_name": "Orders", "author_email": "o@example.com"},
+    )  # fmt: skip
+    assert git(project, "status", "--porcelain") == ""
+    return project
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("answer", "value", "requirement", "check", "their_tests"),
+    [
+        (
+            "rate_limit_store", "redis", '"redis[hiredis]',
+            "tests/test_rate_limit_redis.py", ["tests/test_rate_limit_redis.py"],
+        ),
+        (
+            "database", "postgresql", '"psycopg[',
+            ".github/workflows/backup.yml", ["tests/test_migrations.py", "tests/test_notes.py"],
+        ),
+    ],
+)  # fmt: skip
+def test_an_answer_changed_on_update_switches_the_files_and_says_what_is_left(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+    value: str,
+    requirement: str,
+    check: str,
+    their_tests: list[str],
+) -> None:
+    project = made_at_head(tmp_path)
+    assert requirement not in (project / "pyproject.toml").read_text()
+    assert not (project / check).exists()
+    capsys.readouterr()
+
+    run_update(
+        project, data={answer: value}, defaults=True, overwrite=True, unsafe=True, quiet=True,
+        vcs_ref=HEAD,
+    )  # fmt: skip
+
+    said = capsys.readouterr().err
+    assert f"{answer} " in said, said
+    assert "run `uv lock`" in said, said
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers[answer] == value
+    assert requirement in (project / "pyproject.toml").read_text()
+    assert (project / check).is_file()
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == ""
+    # The switched service works: its tests of the new part pass on the real server.
+    run(["uv", "sync", "--quiet"], cwd=project)
+    done = run(
+        ["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider", *their_tests],
+        cwd=project,
+    )
+    assert " passed" in done.stdout, done.stdout
+
+
+def test_changing_auth_on_update_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    project = made_at_head(tmp_path)
+    before = (project / ".copier-answers.yml").read_text()
+    with pytest.raises(UserMessageError, match=r"auth=oidc cannot replace auth=local") as refused:
+        run_update(
+            project, data={"auth": "oidc"}, defaults=True, overwrite=True, unsafe=True,
+            quiet=True, vcs_ref=HEAD,
+        )  # fmt: skip
+    assert "`copier copy`" in str(refused.value), "it says what to do by hand"
+    assert git(project, "status", "--porcelain") == ""
+    assert (project / ".copier-answers.yml").read_text() == before
