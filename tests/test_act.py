@@ -182,6 +182,7 @@ def test_a_release_reaches_production_and_a_failed_one_is_rolled_back(pipeline: 
         "doctor production",
     ]
     assert "WARN  backups" in done.stdout  # doctor ran; a late backup warns, not fails
+    assert "Success - Main No unresolved update conflicts" in done.stdout  # the checks' first
     assert (pipeline.state / "built").read_text() == f"{first} push=true\n"  # built once
     assert pipeline.current("production") == first
     assert httpx.get(f"{pipeline.url}/readyz").status_code == 200
