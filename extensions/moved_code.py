@@ -235,9 +235,13 @@ def after(root: Path) -> int:
             )
             with path.with_name(path.name + ".rej").open("a", encoding="utf-8") as file:
                 file.writelines(diff)
+            where = (
+                "has no place in this version (the file is gone)"
+                if hunk.target == hunk.source
+                else f"did not fit {hunk.target}"
+            )
             print(
-                f"  CONFLICT: your edit to {hunk.source} did not fit {hunk.target}: "
-                f"see {hunk.target}.rej",
+                f"  CONFLICT: your edit to {hunk.source} {where}: see {hunk.target}.rej",
                 file=sys.stderr,
             )
     shutil.rmtree(work, ignore_errors=True)
