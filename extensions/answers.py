@@ -103,11 +103,10 @@ def _fit(text: str, width: int = 76) -> str:
 
 
 # Answers changed on `copier update --data NAME=VALUE`, where the answer recorded in the project's
-# .copier-answers.yml differs. None: refused, with what to do by hand. Otherwise the note printed
-# before the update, about what the changed files do not do for the team.
-CHANGED_ON_UPDATE: dict[str, str | None] = {
-    "auth": None,
-    "mode": None,
+# .copier-answers.yml differs: those the update carries out, with the note printed before it
+# about what the changed files do not do for the team, and those it refuses, with what to do by
+# hand.
+NOTED_ON_UPDATE = {
     "database": (
         "database {old} -> {new}: the update switches the settings, the engine, the backups and "
         "the dependencies, not the data. After it: run `uv lock` and commit uv.lock; set "
@@ -150,16 +149,16 @@ def _recorded_answers(conf: dict[str, Any]) -> dict[str, Any]:
 
 def _check_changes(given: dict[str, Any], recorded: dict[str, Any]) -> None:
     """Refuse an answer that cannot change on update; say what a changed one leaves to do."""
-    for name, note in CHANGED_ON_UPDATE.items():
+    for name in (*REFUSED_ON_UPDATE, *NOTED_ON_UPDATE):
         if name not in given or name not in recorded or str(given[name]) == str(recorded[name]):
             continue
         values = {"old": recorded[name], "new": given[name]}
-        if note is None:
+        if name in REFUSED_ON_UPDATE:
             raise UserMessageError(_fit(REFUSED_ON_UPDATE[name].format(**values)))
         key = (name, str(values["old"]), str(values["new"]))
         if key not in _noted:  # copier evaluates this more than once a run
             _noted.add(key)
-            print(_fit(note.format(**values)), file=sys.stderr)
+            print(_fit(NOTED_ON_UPDATE[name].format(**values)), file=sys.stderr)
 
 
 @pass_context

@@ -9,8 +9,9 @@ service made from any release since 0.2.0; `check_edits` says which did not surv
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from extensions import alembic_heads
 
 from .test_update import edit
 
@@ -143,17 +144,8 @@ def test_a_project_is_its_owner_s(client: TestClient, as_user: AsUser) -> None:
 
 def newest_revision(versions: Path) -> str:
     """The head of the template's migrations as generated (one head: nothing of the team's yet)."""
-    revisions, revised = set(), set()
-    for path in versions.glob("*.py"):
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                value = ast.literal_eval(node.value) if node.value is not None else None
-                if node.target.id == "revision":
-                    revisions.add(value)
-                elif node.target.id == "down_revision" and value:
-                    revised |= {value} if isinstance(value, str) else set(value)
-    (head,) = revisions - revised
-    return str(head)
+    (head,) = alembic_heads.heads(alembic_heads.revisions(versions))
+    return head
 
 
 def make_edits(project: Path, package: str) -> None:

@@ -15,13 +15,15 @@ from typing import Any
 
 import pytest
 from copier import run_copy
+from packaging.version import Version
 
 from .conftest import project_env
 from .releases import DECLARED, git, tagged_history
 from .test_act import ACT_DIR
 from .test_update import edit
 
-NEXT = "0.5.1" if DECLARED == "0.5.0" else f"{DECLARED}.post1"
+MAJOR, MINOR, MICRO = (*Version(DECLARED).release, 0, 0)[:3]
+NEXT = f"{MAJOR}.{MINOR}.{MICRO + 1}"  # the release after the declared one
 ORIGIN = "https://github.com/acme/orders.git"
 HEALTH = Path("template", "{% if mode == 'new' %}src{% endif %}", "{{ package_name }}",
               "production", "health.py")  # fmt: skip
